@@ -1,0 +1,59 @@
+"""The ``ecomlm`` command: a thin layer mapping subcommands to plain functions.
+
+Each concern registers its own subcommands (``register(subparsers)`` in its ``cli`` module) and
+sets ``func(args) -> int``. Modules whose optional dependencies are missing still register; their
+commands fail with a clear message only when run.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from ecomlm.runtime.errors import EcomError
+
+# (module, purpose). Each module defines register(subparsers) and imports heavy packages lazily.
+COMMAND_MODULES = (
+    "ecomlm.runtime.cli",        # tasks, run
+    "ecomlm.train.data.cli",     # data build
+    "ecomlm.train.cli",          # train, merge
+    "ecomlm.quantize.cli",       # export gguf|onnx
+    "ecomlm.evaluate.cli",       # eval
+    "ecomlm.bench.cli",          # bench
+    "ecomlm.demo.cli",           # demo, serve
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecomlm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # that concern is not part of this build
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except EcomError as e:
+        print(f"ecomlm: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ecomlm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Inference backends. ``load_backend`` picks the one that runs a resolved model reference.
+
+Only the llama.cpp backend is imported eagerly-on-use without heavy dependencies; the ONNX Runtime
+and PyTorch backends import their libraries when chosen.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..errors import BackendUnavailableError, ModelLoadError
+from ..model_ref import ResolvedModel
+from .base import Backend
+
+BACKENDS = ("llama.cpp", "onnxruntime", "torch")
+_KIND_TO_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
+
+
+def load_backend(model: ResolvedModel, backend: Optional[str] = None, **options: Any) -> Backend:
+    """Load ``model`` on ``backend`` (by default the one that fits the model's format)."""
+    name = backend or _KIND_TO_BACKEND[model.kind]
+    if name not in BACKENDS:
+        raise BackendUnavailableError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if _KIND_TO_BACKEND[model.kind] != name:
+        raise ModelLoadError(f"{model.ref!r} is a {model.kind} model, which runs on "
+                             f"{_KIND_TO_BACKEND[model.kind]}, not {name}")
+    if name == "llama.cpp":
+        from .llama_cpp_backend import LlamaCppBackend
+        return LlamaCppBackend(model.path, lora_path=str(model.adapter) if model.adapter else None,
+                               **options)
+    try:
+        if name == "onnxruntime":
+            from .onnx_backend import OnnxBackend as cls
+        else:
+            from .torch_backend import TorchBackend as cls
+    except ImportError as e:
+        extra = "export" if name == "onnxruntime" else "train"
+        raise BackendUnavailableError(f"the {name} backend needs extra packages: "
+                                      f"pip install 'ecomlm[{extra}]' ({e})") from e
+    return cls(model.path, **options)

@@ -1,0 +1,37 @@
+"""The interface every inference backend (llama.cpp, ONNX Runtime, PyTorch) implements."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Optional, Sequence
+
+from ..constraints import Constraint
+
+
+class Backend(ABC):
+    """A loaded model that renders chat prompts, counts tokens and decodes greedily.
+
+    ``generate`` must honour ``constraint`` exactly: the text it returns is accepted by the
+    constraint (see ``constraints.py``), whatever the prompt says.
+    """
+
+    #: short name shown to users: "llama.cpp", "onnxruntime", "torch"
+    name: str = ""
+    #: context window in tokens (prompt + answer)
+    n_ctx: int = 0
+    #: where the weights came from (a path), for reports
+    source: str = ""
+
+    @abstractmethod
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        """Render ``messages`` with the model's own chat template, ending with the assistant header."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens of ``text`` as the model tokenizes a prompt."""
+
+    @abstractmethod
+    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
+        """Greedy continuation of ``prompt`` (at most ``max_tokens`` tokens, stops at end of turn)."""
+
+    def close(self) -> None:
+        """Free the model's memory (optional)."""

@@ -1,0 +1,103 @@
+"""GGUF models on llama.cpp (llama-cpp-python): the default backend, and the fastest on a CPU.
+
+Closed answer sets are enforced with GBNF grammars built from the task's constraint. Consecutive
+calls that share a prompt prefix (same task, same options) reuse its KV cache: llama-cpp-python
+keeps the previous prompt's tokens and only evaluates the new suffix.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..constraints import Constraint, to_gbnf
+from ..errors import BackendUnavailableError, ModelLoadError
+from .base import Backend
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf_file(path: Path) -> None:
+    """Raise ``ModelLoadError`` unless ``path`` is an existing file that starts like a GGUF file."""
+    if not path.exists():
+        raise ModelLoadError(f"model file {str(path)!r} does not exist; give the path of a .gguf file, "
+                             f"or 'default' / 'base' for the bundled model")
+    if not path.is_file():
+        raise ModelLoadError(f"{str(path)!r} is not a file")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"{str(path)!r} is not a GGUF file (it starts with {magic!r}, not b'GGUF'); "
+                             f"convert a Hugging Face model with `ecomlm export gguf`")
+
+
+class LlamaCppBackend(Backend):
+    """A GGUF model on llama.cpp, optionally with a GGUF LoRA adapter applied at load time."""
+
+    name = "llama.cpp"
+
+    def __init__(self, model_path: str | os.PathLike[str], *, lora_path: Optional[str] = None,
+                 n_ctx: int = 4096, n_threads: Optional[int] = None, n_batch: int = 512,
+                 seed: int = 0) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:  # pragma: no cover - llama-cpp-python is a core dependency
+            raise BackendUnavailableError("llama-cpp-python is not installed: pip install ecomlm") from e
+        path = Path(model_path)
+        check_gguf_file(path)
+        if lora_path is not None:
+            check_gguf_file(Path(lora_path))
+        try:
+            self.llm = Llama(model_path=str(path), lora_path=lora_path, n_ctx=n_ctx,
+                             n_threads=n_threads or os.cpu_count() or 1, n_batch=n_batch, seed=seed,
+                             verbose=False)
+        except (ValueError, RuntimeError) as e:
+            raise ModelLoadError(f"llama.cpp could not load {str(path)!r} (truncated or unsupported "
+                                 f"GGUF?): {e}") from e
+        self.n_ctx = self.llm.n_ctx()
+        self.source = str(path)
+        self.lora_path = lora_path
+        meta = self.llm.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ModelLoadError(f"{str(path)!r} has no chat template (tokenizer.chat_template); "
+                                 f"export it with `ecomlm export gguf`, which keeps the template")
+        self._eos = self._token_text(int(meta.get("tokenizer.ggml.eos_token_id", self.llm.token_eos())))
+        bos_id = meta.get("tokenizer.ggml.bos_token_id")
+        self._bos = self._token_text(int(bos_id)) if bos_id is not None else ""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos,
+                                              bos_token=self._bos, add_generation_prompt=True)
+        self._grammars: dict[str, object] = {}
+
+    def _token_text(self, token_id: int) -> str:
+        return self.llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
+
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        return self._formatter(messages=list(messages)).prompt
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def _grammar(self, constraint: Constraint) -> object:
+        from llama_cpp import LlamaGrammar
+        gbnf = to_gbnf(constraint)
+        grammar = self._grammars.get(gbnf)
+        if grammar is None:
+            if len(self._grammars) > 256:
+                self._grammars.clear()
+            grammar = self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return grammar
+
+    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
+        grammar = self._grammar(constraint) if constraint is not None else None
+        out = self.llm.create_completion(
+            prompt=self.tokenize(prompt), max_tokens=max_tokens, temperature=0.0, top_k=1,
+            repeat_penalty=1.0, grammar=grammar, stop=[self._eos] if self._eos else None)
+        return out["choices"][0]["text"]
+
+    def close(self) -> None:
+        self.llm.close()

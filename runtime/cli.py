@@ -1,0 +1,142 @@
+"""``ecomlm tasks`` and ``ecomlm run``: the runtime's commands."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import catalog
+from .errors import InvalidInputError
+from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+
+# Command-line option for each catalog field (list fields take comma-separated values).
+FIELD_OPTIONS: dict[str, str] = {name: "--" + name.replace("_", "-") for name in catalog.FIELD_CAPTIONS}
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--backend``, shared by every command that loads a model."""
+    parser.add_argument("--model", default="default",
+                        help="default (fine-tuned, bundled), base, a .gguf file, an ONNX folder or a "
+                             "Hugging Face folder (default: %(default)s)")
+    parser.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
+                        help="inference backend (default: the one that fits the model's format)")
+    parser.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tasks", help="list the e-commerce tasks")
+    p.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("run", help="run one task on a text, or on a JSONL file of inputs")
+    p.add_argument("task", help="task name (see `ecomlm tasks`)")
+    for name, flag in FIELD_OPTIONS.items():
+        kind = "comma-separated list" if name in catalog.LIST_FIELDS else (
+            'JSON object or "key=value;key=value"' if name in catalog.DICT_FIELDS else "text")
+        p.add_argument(flag, dest=f"field_{name}", default=None, metavar=name.upper(),
+                       help=f"{catalog.FIELD_CAPTIONS[name]} ({kind})")
+    add_model_options(p)
+    p.add_argument("--input", help="JSONL file, one object of task inputs per line (batch mode)")
+    p.add_argument("--output", help="JSONL file for the results (batch mode)")
+    p.add_argument("--truncate", action="store_true",
+                   help="cut an over-long text/context to fit the context instead of failing")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    tasks = catalog.list_tasks()
+    if args.json:
+        print(json.dumps([{"name": t.name, "family": t.family, "summary": t.summary,
+                           "inputs": list(t.required), "optional_inputs": list(t.optional),
+                           "output": t.output, "metric": t.metric} for t in tasks], indent=2))
+        return 0
+    width = max(len(t.name) for t in tasks)
+    for t in tasks:
+        print(f"{t.name:<{width}}  {t.summary}  [inputs: {', '.join(t.fields)}]")
+    return 0
+
+
+def _parse_specs(text: str) -> dict[str, str]:
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidInputError(f"--specs is not valid JSON: {e.msg}") from None
+        if not isinstance(value, dict):
+            raise InvalidInputError("--specs must be a JSON object")
+        return value
+    pairs = [p for p in text.split(";") if p.strip()]
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidInputError(f'--specs item {pair!r} is not "key=value"')
+        out[key.strip()] = value.strip()
+    return out
+
+
+def fields_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in FIELD_OPTIONS:
+        value = getattr(args, f"field_{name}")
+        if value is None:
+            continue
+        if name in catalog.DICT_FIELDS:
+            value = _parse_specs(value)
+        elif name == "reviews":
+            value = [r for r in value.split("||")]
+        fields[name] = value
+    return fields
+
+
+def format_result(result: Result) -> str:
+    """Human-readable rendering of a result."""
+    if isinstance(result, SpansResult):
+        if not result.spans:
+            lines = ["(nothing found)"]
+        else:
+            lines = [f"{(s.type + ': ') if s.type else ''}{s.text}  [{s.start}:{s.end}]"
+                     for s in result.spans]
+        if result.dropped:
+            lines.append(f"({result.dropped} answer line(s) dropped: not found in the input)")
+        return "\n".join(lines)
+    if isinstance(result, LabelResult):
+        return ", ".join(result.labels) if result.labels else "(no label)"
+    if isinstance(result, MatchResult):
+        return "yes" if result.match else "no"
+    if isinstance(result, AnswerResult):
+        return f"{result.span.text}  [{result.span.start}:{result.span.end}]" if result.span \
+            else "(no answer in the context)"
+    if isinstance(result, TextResult):
+        return result.text
+    return result.raw
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .model import EcomModel
+
+    task = catalog.get_task(args.task)
+    fields = fields_from_args(args)
+    if args.input:
+        if not args.output:
+            raise InvalidInputError("--input needs --output FILE for the results")
+        from .batch import run_batch
+        model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
+        report = run_batch(model, task.name, args.input, args.output, defaults=fields,
+                           truncate=args.truncate, progress=True)
+        for line, message in report.errors:
+            print(f"{args.input}:{line}: skipped: {message}", file=sys.stderr)
+        print(f"wrote {report.n_ok} result(s) to {args.output}; {len(report.errors)} line(s) skipped",
+              file=sys.stderr)
+        return 0 if report.n_ok or not report.n_lines else 1
+    normalized = catalog.normalize_fields(task, fields)  # report bad input before loading the model
+    model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
+    result = model.run(task.name, truncate=args.truncate, **normalized)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(format_result(result))
+    return 0

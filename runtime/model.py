@@ -1,0 +1,166 @@
+"""``EcomModel``: the e-commerce task API over any backend.
+
+    from ecomlm.runtime import EcomModel
+    m = EcomModel.load()                       # the bundled model, on llama.cpp
+    m.classify("The battery died after two days", labels=["positive", "negative", "neutral"]).label
+
+Every call renders its prompt through the task catalog, decodes under the task's constraint and
+parses the answer into a typed, validated result (``results.py``).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+
+from . import catalog
+from .backends import Backend, load_backend
+from .catalog import Task
+from .errors import ContextOverflowError
+from .model_ref import ResolvedModel, resolve
+from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+
+DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
+
+
+class EcomModel:
+    """A model that answers the catalog's e-commerce tasks with typed, validated results."""
+
+    def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None) -> None:
+        self.backend = backend
+        self.resolved = resolved
+
+    @classmethod
+    def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
+             **options: Any) -> "EcomModel":
+        """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
+        or a Hugging Face folder. ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``)."""
+        resolved = resolve(ref)
+        return cls(load_backend(resolved, backend, **options), resolved)
+
+    # -- the generic entry point -----------------------------------------------------------------
+    def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
+        """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
+        t = catalog.get_task(task) if isinstance(task, str) else task
+        return self.backend.chat_prompt(catalog.build_messages(t, fields))
+
+    def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
+        if task.output in (catalog.LABEL, catalog.CHOICE, catalog.YES_NO):
+            longest = max(self.backend.count_tokens(o) for o in catalog.options_of(task, fields))
+            return longest + 2
+        if task.output == catalog.LABELS:
+            options = catalog.options_of(task, fields)
+            return sum(self.backend.count_tokens(o) + 1 for o in options) + 2
+        return task.max_new_tokens
+
+    def _fit(self, task: Task, fields: dict[str, Any], max_tokens: int, truncate: bool) -> str:
+        prompt = self.prompt_for(task, fields)
+        n = self.backend.count_tokens(prompt)
+        budget = self.backend.n_ctx - max_tokens
+        if n <= budget:
+            return prompt
+        long_field = "context" if "context" in fields else "text" if "text" in fields else None
+        if not truncate or long_field is None:
+            raise ContextOverflowError(
+                f"the prompt for task {task.name!r} has {n} tokens but the model's context holds "
+                f"{self.backend.n_ctx} ({max_tokens} kept for the answer, so at most {budget} for the "
+                f"prompt); shorten the input, or pass truncate=True (CLI: --truncate) to cut "
+                f"{long_field or 'the longest input'} to fit")
+        text = fields[long_field]
+        while n > budget and text:
+            text = text[: max(0, int(len(text) * budget / n) - 8)]
+            fields[long_field] = text
+            prompt = self.prompt_for(task, fields)
+            n = self.backend.count_tokens(prompt)
+        return prompt
+
+    def run(self, task: str, *, truncate: bool = False, **fields: Any) -> Result:
+        """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
+
+        Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
+        missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
+        ``truncate=True`` cuts the long input to fit).
+        """
+        t = catalog.get_task(task)
+        normalized = catalog.normalize_fields(t, fields)
+        max_tokens = self._max_tokens(t, normalized)
+        prompt = self._fit(t, normalized, max_tokens, truncate)
+        raw = self.backend.generate(prompt, max_tokens, catalog.constraint_for(t, normalized))
+        return catalog.parse_answer(t, raw, normalized)
+
+    def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *,
+                 truncate: bool = False) -> Iterator[Result]:
+        """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
+        for fields in items:
+            yield self.run(task, truncate=truncate, **fields)
+
+    # -- convenience methods, one per task family ----------------------------------------------------
+    def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:
+        """Named entities of ``types`` in ``text``, each with its type and character offsets."""
+        return self.run("ner", text=text, types=list(types))  # type: ignore[return-value]
+
+    def detect_spans(self, text: str, types: Sequence[str]) -> SpansResult:
+        """Entity spans of ``types`` in ``text`` (without types)."""
+        return self.run("span_detection", text=text, types=list(types))  # type: ignore[return-value]
+
+    def extract_attributes(self, text: str, attributes: Sequence[str]) -> SpansResult:
+        """Values of ``attributes`` in a product text; ``result.by_type()`` maps attribute -> values."""
+        return self.run("attribute_extraction", text=text,
+                        attributes=list(attributes))  # type: ignore[return-value]
+
+    def extract_aspects(self, text: str) -> SpansResult:
+        """Aspect terms (product features) a review talks about."""
+        return self.run("aspect_extraction", text=text)  # type: ignore[return-value]
+
+    def classify(self, text: str, labels: Sequence[str], *, task: str = "classify") -> LabelResult:
+        """One label of ``labels`` for ``text`` (``task`` may be sentiment, review_topic,
+        product_category, subjectivity, or multi_classify for several labels)."""
+        return self.run(task, text=text, labels=list(labels))  # type: ignore[return-value]
+
+    def aspect_sentiment(self, text: str, aspect: str,
+                         labels: Sequence[str] = DEFAULT_SENTIMENTS) -> LabelResult:
+        """Sentiment of ``text`` towards ``aspect``."""
+        return self.run("aspect_sentiment", text=text, aspect=aspect,
+                        labels=list(labels))  # type: ignore[return-value]
+
+    def match(self, query: str, product: str) -> MatchResult:
+        """Whether ``product`` matches the search ``query``."""
+        return self.run("query_match", query=query, product=product)  # type: ignore[return-value]
+
+    def same_product(self, product_a: str, product_b: str) -> MatchResult:
+        """Whether two offers refer to the same product."""
+        return self.run("same_product", product_a=product_a,
+                        product_b=product_b)  # type: ignore[return-value]
+
+    def select_product(self, query: str, candidates: Sequence[str]) -> LabelResult:
+        """The candidate (copied exactly) that best matches ``query``."""
+        return self.run("select_product", query=query,
+                        candidates=list(candidates))  # type: ignore[return-value]
+
+    def answer(self, question: str, context: str, *, truncate: bool = False) -> AnswerResult:
+        """An extractive answer: a span of ``context`` with offsets, or no span if none answers."""
+        return self.run("qa", question=question, context=context,
+                        truncate=truncate)  # type: ignore[return-value]
+
+    def generate_title(self, specs: Mapping[str, str]) -> TextResult:
+        """A product title written from attribute -> value pairs."""
+        return self.run("title_generation", specs=dict(specs))  # type: ignore[return-value]
+
+    def summarize(self, reviews: Sequence[str]) -> TextResult:
+        """A summary of several reviews."""
+        return self.run("summarize", reviews=list(reviews))  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "EcomModel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        ref = self.resolved.ref if self.resolved else self.backend.source
+        return f"EcomModel({ref!r}, backend={self.backend.name!r})"
+
+
+__all__ = ["EcomModel"]

