@@ -1,0 +1,268 @@
+"""Build the EcomInstruct-style corpus: read, generate, balance, deduplicate, guard, split, write.
+
+``build_corpus(BuildConfig(...))`` is the one entry point (the CLI, tests and scripts call it).
+
+- Cap: at most ``cap`` instances per (task, dataset) pair (the paper's 800 is per dataset-task);
+  within a pair, classes are balanced round-robin over gold labels, and at most ``NONE_SHARE`` of
+  the extraction / multi-label items have the answer "None".
+- Deduplication: one instance per (task, item input) across all datasets (label-set order and
+  distractors are ignored; free-text tasks also key on the target).
+- Split: by source record; the key is the record's normalised text, so a sentence that appears in
+  two overlapping datasets lands on one side.
+- Contamination guard: see ``guard.py``; dropped instances are replaced by others of the same pair.
+- Determinism: every random choice comes from an RNG seeded by (seed, dataset, record id) or
+  (seed, task, dataset); the same config gives byte-identical files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import InvalidInputError
+
+from . import atomic, downstream
+from .guard import Guard
+from .pools import Pools
+from .readers import DATASETS, ReadLog, read_all
+from .records import Draft, Record, norm
+from .stats import TOKEN_METHOD, approx_tokens, markdown, summarize
+
+NONE_SHARE = 0.15          # most "None" answers per (task, dataset) pair, as a share of the cap
+RECORDS_PER_CAP = 20       # a dataset with more than cap * this records is subsampled first
+
+
+@dataclass
+class BuildConfig:
+    source: Path
+    out: Path
+    heldout: Optional[Path] = None
+    cap: int = 800
+    seed: int = 0
+    atomic: bool = True
+    val_fraction: float = 0.05
+    datasets: Optional[Sequence[str]] = None   # only these dataset folders (default: all known)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.source, self.out = Path(self.source), Path(self.out)
+        self.heldout = Path(self.heldout) if self.heldout is not None else None
+        if self.cap < 1:
+            raise InvalidInputError(f"--cap must be at least 1, got {self.cap}")
+        if not 0 <= self.val_fraction < 1:
+            raise InvalidInputError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass
+class Candidate:
+    draft: Draft
+    record: Record
+    atomic: bool
+
+
+def _progress(items: Iterable, total: int, desc: str, enabled: bool) -> Iterable:
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is a dependency; a bare environment still builds
+        return items
+    return tqdm(items, total=total, desc=desc, unit="", file=sys.stderr, dynamic_ncols=True)
+
+
+def _rng(*parts: Any) -> random.Random:
+    return random.Random(":".join(str(p) for p in parts))
+
+
+def _fraction(seed: int, key: str) -> float:
+    h = hashlib.md5(f"{seed}:{key}".encode("utf-8")).digest()
+    return int.from_bytes(h[:8], "big") / 2 ** 64
+
+
+def base_task(name: str) -> str:
+    return name.split("@")[0]
+
+
+def candidates(records: list[Record], config: BuildConfig) -> Iterator[Candidate]:
+    """All drafts of one dataset's records, each flagged atomic unless it is a native task."""
+    pools = Pools.build(records)
+    for r in records:
+        rng = _rng(config.seed, r.dataset, r.rid)
+        for module in (downstream, atomic):
+            for draft in module.generate(r, pools, rng):
+                is_atomic = draft.task not in r.native
+                if is_atomic and not config.atomic:
+                    continue
+                yield Candidate(draft, r, is_atomic)
+
+
+def balance_key(task: catalog.Task, gold: Any) -> str:
+    if task.output in (catalog.LABEL, catalog.YES_NO) or (task.output == catalog.CHOICE and task.fixed_options):
+        return str(gold)
+    if task.output in (catalog.LABELS, catalog.SPANS, catalog.TYPED_SPANS, catalog.ANSWER_SPAN):
+        return "none" if not gold else "some"
+    return "any"
+
+
+def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Random) -> list[Candidate]:
+    """Shuffled, then interleaved round-robin over balance keys; "None" answers limited."""
+    rng.shuffle(cands)
+    buckets: dict[str, list[Candidate]] = defaultdict(list)
+    for c in cands:
+        buckets[balance_key(task, c.draft.gold)].append(c)
+    if "none" in buckets:
+        buckets["none"] = buckets["none"][: max(1, int(NONE_SHARE * cap))]
+        if "some" in buckets:   # keep "None" answers spread thinly through the list
+            some, none = buckets.pop("some"), buckets.pop("none")
+            step = max(1, len(some) // max(1, len(none)))
+            merged: list[Candidate] = []
+            for i, c in enumerate(some):
+                merged.append(c)
+                if i % step == step - 1 and none:
+                    merged.append(none.pop())
+            buckets = {"all": merged + none}
+    out: list[Candidate] = []
+    lists = [buckets[k] for k in sorted(buckets)]
+    for i in range(max((len(b) for b in lists), default=0)):
+        out.extend(b[i] for b in lists if i < len(b))
+    return out
+
+
+def dedup_key(task: catalog.Task, fields: dict[str, Any], gold: Any) -> str:
+    item = {k: v for k, v in fields.items() if k not in catalog.OPTION_FIELDS}
+    if task.output == catalog.TEXT:
+        item["__gold"] = gold
+    return task.name + "\x00" + norm(json.dumps(item, ensure_ascii=False, sort_keys=True))
+
+
+def render(c: Candidate, task: catalog.Task, rng: random.Random) -> dict[str, Any]:
+    fields = catalog.normalize_fields(task, c.draft.fields)
+    messages = catalog.build_messages(task, fields, command_index=rng.randrange(len(task.commands)),
+                                      answer=catalog.format_answer(task, c.draft.gold))
+    return {"task": task.name, "dataset": c.record.dataset, "lang": c.record.lang, "atomic": c.atomic,
+            "messages": messages}
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """Write atomically: a temporary file in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_corpus(config: BuildConfig) -> dict[str, Any]:
+    """Build ``train.jsonl``, ``val.jsonl``, ``stats.json`` and ``stats.md`` under ``config.out``;
+    return the stats."""
+    t0 = time.time()
+    if not config.source.is_dir():
+        raise InvalidInputError(f"--source {config.source} is not a folder; pass the folder that holds "
+                                "the staged datasets (see train/data/CORPUS.md, 'Getting the datasets')")
+    if config.out.exists() and not config.out.is_dir():
+        raise InvalidInputError(f"--out {config.out} exists and is not a folder")
+    log = ReadLog()
+    if config.heldout is None:
+        log.warn("no held-out folder given: the contamination guard is OFF")
+        guard = Guard()
+    else:
+        guard = Guard.from_folder(config.heldout)
+    config.out.mkdir(parents=True, exist_ok=True)
+
+    # 1. read and generate, dataset by dataset
+    by_pair: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+    dataset_lang = {}
+    known = [d.folder for d in DATASETS if config.datasets is None or d.folder in config.datasets]
+    for name in _progress(known, len(known), "read+generate", config.progress):
+        records = list(read_all(config.source, log, only=[name]))
+        if not records:
+            continue
+        dataset_lang[name] = records[0].lang
+        limit = config.cap * RECORDS_PER_CAP
+        if len(records) > limit:
+            records = _rng(config.seed, "records", name).sample(records, limit)
+            records.sort(key=lambda r: r.rid)
+        for c in candidates(records, config):
+            by_pair[(c.draft.task, name)].append(c)
+
+    # 2. per (task, dataset): balance, render, dedup, guard, cap
+    seen: set[str] = set()
+    dropped = {"heldout": 0, "duplicate": 0, "invalid": 0}
+    selected: list[tuple[dict, Record]] = []
+    pairs = sorted(by_pair)
+    for task_name, dataset in _progress(pairs, len(pairs), "select", config.progress):
+        task = catalog.get_task(task_name)
+        rng = _rng(config.seed, task_name, dataset)
+        taken = 0
+        for c in ordered(by_pair[(task_name, dataset)], task, config.cap, rng):
+            if taken >= config.cap:
+                break
+            try:
+                inst = render(c, task, rng)
+            except InvalidInputError:
+                dropped["invalid"] += 1
+                continue
+            key = dedup_key(task, c.draft.fields, c.draft.gold)
+            if key in seen:
+                dropped["duplicate"] += 1
+                continue
+            if guard.hashes and any(guard.overlaps(m["content"]) for m in inst["messages"]):
+                dropped["heldout"] += 1
+                continue
+            seen.add(key)
+            selected.append((inst, c.record))
+            taken += 1
+        del by_pair[(task_name, dataset)]
+
+    # 3. split by source record group, write
+    train, val = [], []
+    for inst, rec in selected:
+        (val if _fraction(config.seed, rec.group) < config.val_fraction else train).append(inst)
+    order = lambda rows: sorted(rows, key=lambda r: _fraction(config.seed, json.dumps(r, ensure_ascii=False)))
+    train, val = order(train), order(val)
+    _write_jsonl(config.out / "train.jsonl", train)
+    _write_jsonl(config.out / "val.jsonl", val)
+    length = lambda rows: [approx_tokens(" ".join(m["content"] for m in r["messages"])) for r in rows]
+    stats: dict[str, Any] = {
+        **summarize(train + val, length(train + val)),
+        "train": summarize(train, length(train)),
+        "val": summarize(val, length(val)),
+        "heldout_overlap_dropped": dropped["heldout"],
+        "duplicates_dropped": dropped["duplicate"],
+        "invalid_dropped": dropped["invalid"],
+        "malformed": dict(sorted(log.malformed.items())),
+        "records_read": dict(sorted(log.read.items())),
+        "warnings": log.warnings,
+        "dataset_lang": dataset_lang,
+        "token_length_method": TOKEN_METHOD,
+        "heldout_inputs": guard.n_inputs,
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "build_seconds": round(time.time() - t0, 1),
+    }
+    _write_text(config.out / "stats.json", json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+    _write_text(config.out / "stats.md", markdown(stats))
+    return stats

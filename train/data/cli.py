@@ -1,0 +1,35 @@
+"""``ecomlm data build``: the command-line face of ``build.build_corpus``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="build the instruction-tuning corpus")
+    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    b = sub.add_parser("build", help="build train/val JSONL + stats from the public datasets",
+                       description="Build the EcomInstruct-style corpus (see train/data/CORPUS.md).")
+    b.add_argument("--source", type=Path, required=True, help="folder holding the dataset folders")
+    b.add_argument("--heldout", type=Path, required=True,
+                   help="folder of the held-out evaluation sets (read only for the contamination guard)")
+    b.add_argument("--out", type=Path, required=True, help="output folder (train.jsonl, val.jsonl, stats.*)")
+    b.add_argument("--cap", type=int, default=800, help="most instances per (task, dataset) pair (default 800)")
+    b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    b.add_argument("--no-atomic", action="store_true", help="ablation: leave out the atomic tasks")
+    b.add_argument("--val-fraction", type=float, default=0.05, help="share of source records for val")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=handle_build)
+    data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
+
+
+def handle_build(args: argparse.Namespace) -> int:
+    from .build import BuildConfig, build_corpus
+    stats = build_corpus(BuildConfig(source=args.source, out=args.out, heldout=args.heldout, cap=args.cap,
+                                     seed=args.seed, atomic=not args.no_atomic,
+                                     val_fraction=args.val_fraction, progress=not args.quiet))
+    tr = stats["train"]
+    print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
+          f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "
+          f"{stats['heldout_overlap_dropped']:,} dropped by the held-out guard, {stats['build_seconds']} s")
+    return 0

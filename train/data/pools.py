@@ -1,0 +1,62 @@
+"""Per-dataset pools that generators draw distractors and negatives from (label spaces, other
+offers, other titles). Built once from all records of a dataset, before any instance is made."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .records import Record, humanize
+
+
+def topic(category: str) -> str:
+    """The entity part of an ABSA category ("BATTERY#QUALITY" -> "battery")."""
+    return humanize(category.split("#")[0] + "#") if "#" in category else humanize(category)
+
+
+@dataclass
+class Pools:
+    categories: list[str] = field(default_factory=list)        # product categories (attribute records)
+    attr_values: dict[str, list[str]] = field(default_factory=dict)
+    attr_names: list[str] = field(default_factory=list)
+    absa_categories: list[str] = field(default_factory=list)   # humanized ABSA categories
+    topics: list[str] = field(default_factory=list)             # their entity parts
+    offer_categories: list[str] = field(default_factory=list)  # categories of matching offers
+    offers: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # query offer -> [(other, match)]
+    offers_by_domain: dict[str, list[str]] = field(default_factory=dict)
+    titles: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # NER text, entities
+
+    @classmethod
+    def build(cls, records: Sequence[Record]) -> "Pools":
+        p = cls()
+        cats, names, absa, topics, ocats = set(), set(), set(), set(), set()
+        values: dict[str, set[str]] = defaultdict(set)
+        offers: dict[str, list] = defaultdict(list)
+        by_domain: dict[str, set] = defaultdict(set)
+        for r in records:
+            d: dict[str, Any] = r.data
+            if r.kind == "attributes":
+                if d.get("category"):
+                    cats.add(d["category"])
+                for n, v in d["attrs"]:
+                    values[n].add(v)
+                    names.add(n)
+                names.update(d.get("absent", []))
+            elif r.kind == "absa" and d.get("categories"):
+                for c, _ in d["categories"]:
+                    absa.add(humanize(c))
+                    topics.add(topic(c))
+            elif r.kind == "pair":
+                offers[d["a"]].append((d["b"], d["match"]))
+                by_domain[d.get("domain", "")].add(d["b"])
+                for f in (d["a_fields"], d["b_fields"]):
+                    if f.get("category"):
+                        ocats.add(f["category"])
+            elif r.kind == "ner":
+                p.titles.append((d["text"], d["entities"]))
+        p.categories, p.attr_names = sorted(cats), sorted(names)
+        p.attr_values = {k: sorted(v) for k, v in values.items()}
+        p.absa_categories, p.topics, p.offer_categories = sorted(absa), sorted(topics), sorted(ocats)
+        p.offers = dict(offers)
+        p.offers_by_domain = {k: sorted(v) for k, v in by_domain.items()}
+        return p

@@ -1,0 +1,85 @@
+"""SemEval ABSA XML (2014 aspect terms; 2015/2016 opinions with categories), English and Chinese.
+
+Copies of one sentence across years (SemEval-2016 laptop train = 2015 train+test; most 2014 train
+sentences reappear) are merged into one record: aspect terms from 2014, categories from 2015/2016.
+``*.seg`` files beside the XML (the 2014 test gold in PyABSA format) are read with ``seg``.
+Used for semeval_absa_laptops_en and semeval16_absa_zh_phone_camera.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterator
+
+from ..records import Record, norm, polarity
+from . import seg
+from .common import ReadLog, files
+
+NATIVE = ("aspect_extraction", "aspect_sentiment", "aspect_category")
+
+
+def _sentence(node: ET.Element, opinion_layer: bool) -> dict:
+    """Text, aspect terms (2014 layer, else None) and categories (2015/16 layer, else None)."""
+    text = (node.findtext("text") or "").strip()
+    if not text:
+        raise ValueError("sentence without text")
+    terms = node.find("aspectTerms")
+    opinions = node.find("Opinions")
+    aspects = None if opinion_layer else [
+        (t.get("term", "").strip(), polarity(t.get("polarity", "")))
+        for t in (terms if terms is not None else []) if t.get("term", "").strip()]
+    categories = None if not opinion_layer else [
+        (o.get("category", "").strip(), polarity(o.get("polarity", "")))
+        for o in (opinions if opinions is not None else []) if o.get("category", "").strip()]
+    strip = lambda xs: None if xs is None else [x for x in xs if x[1] != "conflict"]
+    return {"text": text, "aspects": strip(aspects), "categories": strip(categories)}
+
+
+def _merge(into: dict, new: dict) -> None:
+    for key in ("aspects", "categories"):
+        if new.get(key) is None:
+            continue
+        into[key] = list(dict.fromkeys((into.get(key) or []) + new[key]))
+
+
+def read(folder: Path, log: ReadLog, dataset: str, lang: str = "en") -> Iterator[Record]:
+    merged: dict[str, dict] = {}
+    order: list[tuple[str, str]] = []
+    for path in files(folder, "**/*.xml", log, dataset):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            log.warn(f"{dataset}: {path.name} is not well-formed XML; skipped")
+            log.bad(dataset)
+            continue
+        # 2015/16 files annotate opinions (a sentence without any has none); 2014 files aspect terms.
+        opinion_layer = any(s.find("Opinions") is not None for s in root.iter("sentence"))
+        for i, node in enumerate(root.iter("sentence")):
+            try:
+                sent = _sentence(node, opinion_layer)
+            except ValueError:
+                log.bad(dataset)
+                continue
+            key = norm(sent["text"])
+            if key in merged:
+                _merge(merged[key], sent)
+            else:
+                merged[key] = sent
+                order.append((key, f"{path.name}:{i}"))
+    for path in sorted(folder.glob("**/*.seg")):
+        for text, aspects in seg.parse_file(path, log, dataset, lang).items():
+            key = norm(text)
+            sent = {"text": text, "aspects": aspects, "categories": None}
+            if key in merged:
+                _merge(merged[key], sent)
+            else:
+                merged[key] = sent
+                order.append((key, f"{path.name}:{len(order)}"))
+    domain = "laptop" if lang == "en" else "phone_camera"
+    for key, rid in order:
+        s = merged[key]
+        aspects = [a for a in s["aspects"] if a[0] in s["text"]] if s["aspects"] is not None else None
+        yield Record(dataset, rid, lang, "absa",
+                     {"text": s["text"], "aspects": aspects, "opinions": None,
+                      "categories": s["categories"], "entities": None, "domain": domain},
+                     native=NATIVE, group=key)

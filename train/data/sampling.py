@@ -1,0 +1,58 @@
+"""Label sets and option lists for generated instances: shuffled, with distractors, sometimes
+without the gold labels (so the model learns to answer "None")."""
+from __future__ import annotations
+
+import random
+from typing import Iterable, Sequence
+
+COARSE_TYPES = ("Brand", "Product", "Component", "Attribute")
+POLARITIES = ("Positive", "Negative", "Neutral")
+P_NONE = 0.12          # share of multi-label / extraction items whose options leave out every gold
+
+
+def uniq(items: Iterable[str]) -> list[str]:
+    """Order-preserving, case-insensitive de-duplication of non-empty strings."""
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        key = it.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(it.strip())
+    return out
+
+
+def distractors(gold: Sequence[str], space: Sequence[str], k: int, rng: random.Random) -> list[str]:
+    low = {g.lower() for g in gold}
+    pool = uniq(s for s in space if s.lower() not in low)
+    return rng.sample(pool, min(k, len(pool)))
+
+
+def label_set(gold: Sequence[str], space: Sequence[str], rng: random.Random, lo: int = 2, hi: int = 8,
+              keep_gold: bool = True) -> list[str]:
+    """Gold labels (unless ``keep_gold`` is false) plus distractors, ``lo``..``hi`` labels, shuffled."""
+    gold = uniq(gold) if keep_gold else []
+    size = rng.randint(lo, hi)
+    labels = gold + distractors(gold, space, max(size - len(gold), 1 if not gold else 0), rng)
+    labels = uniq(labels)
+    rng.shuffle(labels)
+    return labels
+
+
+def polarity_labels(rng: random.Random, gold: str) -> list[str]:
+    """The polarity label set, shuffled; binary (gold + one other) a third of the time."""
+    labels = list(POLARITIES)
+    if rng.random() < 0.33:
+        labels = [gold] + [rng.choice([p for p in POLARITIES if p != gold])]
+    rng.shuffle(labels)
+    return labels
+
+
+def type_set(present: Sequence[str], rng: random.Random, universe: Sequence[str] = COARSE_TYPES) -> list[str]:
+    """Entity types to ask for: the present ones plus, often, one or two absent ones; shuffled."""
+    types = uniq(present)
+    absent = [t for t in universe if t not in types]
+    if absent and rng.random() < 0.6:
+        types += rng.sample(absent, rng.randint(1, min(2, len(absent))))
+    rng.shuffle(types)
+    return types
