@@ -1,0 +1,51 @@
+"""``ecomlm eval``: score models on the EcomGPT held-out tasks."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score models on the EcomGPT held-out tasks",
+                       description="Run each model on the held-out tasks (through the task catalog) and "
+                                   "write results.json, predictions.jsonl, results.md and results.png.")
+    p.add_argument("--heldout", required=True, type=Path,
+                   help="folder of the held-out tasks (<Dataset>/tasks/<task>/{meta-info,test}.json), "
+                        "e.g. ../shared/ecomgpt_heldout")
+    p.add_argument("--model", action="append", dest="models", metavar="REF",
+                   help="model to evaluate (repeat for several): default, base, a .gguf file, an ONNX "
+                        "folder or a Hugging Face folder (default: default)")
+    p.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
+                   help="inference backend (default: the one that fits each model's format)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N instances of each task")
+    p.add_argument("--task", action="append", dest="tasks", metavar="NAME",
+                   help="only this held-out task (folder name; repeat for several)")
+    p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for llama.cpp (default: all cores; 1 is faster on a busy machine)")
+    p.add_argument("--machine", default=None, help="machine description written into results.md")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ecomlm.runtime.errors import InvalidInputError
+
+    from .runner import EvalConfig, run_eval
+
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInputError("--limit must be at least 1")
+    config = EvalConfig(heldout=args.heldout, models=args.models or ["default"], out=args.out,
+                        backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
+                        n_threads=args.threads, progress=not args.no_progress)
+    command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
+    results = run_eval(config, command=command, machine=args.machine)
+    for ref, r in results["models"].items():
+        pooled = r["pooled"]
+        parts = [f"{k}={v:.2f}" for k, v in pooled.items() if k != "n" and v is not None]
+        print(f"{ref}: n={pooled['n']} " + " ".join(parts))
+    print(f"wrote {args.out}/results.json, predictions.jsonl, results.md, results.png")
+    return 0

@@ -1,0 +1,209 @@
+"""Running models on the held-out tasks and scoring them: the function behind ``ecomlm eval``."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import EcomError
+
+from . import metrics
+from .heldout import HeldoutTask, load_heldout
+from .mapping import LABELS, METRIC_NAMES, Answer, TaskMapping, gold, mapping_for, prediction
+
+
+@dataclass
+class EvalConfig:
+    """What ``ecomlm eval`` runs: held-out folder, models, backend, slice, output folder."""
+
+    heldout: Path
+    models: list[str]
+    out: Path
+    backend: Optional[str] = None
+    limit: Optional[int] = None
+    tasks: Optional[list[str]] = None
+    n_ctx: int = 4096
+    n_threads: Optional[int] = None
+    progress: bool = True
+
+
+@dataclass
+class Example:
+    """One scored example: what the model answered and what the gold answer is."""
+
+    task: str
+    index: int
+    catalog_task: str
+    pred: Answer
+    gold: Answer
+    raw: Optional[str] = None
+    dropped: int = 0
+    error: Optional[str] = None
+    seconds: float = 0.0
+
+    def to_json(self, model: str) -> dict[str, Any]:
+        return {"model": model, "task": self.task, "index": self.index, "catalog_task": self.catalog_task,
+                "pred": self.pred.to_json(), "gold": self.gold.to_json(), "raw": self.raw,
+                "dropped": self.dropped, "error": self.error, "seconds": round(self.seconds, 4)}
+
+
+@dataclass
+class ModelRun:
+    """All examples of one model, with load and run times."""
+
+    ref: str
+    backend: str
+    load_s: float
+    examples: dict[str, list[Example]] = field(default_factory=dict)
+    run_s: float = 0.0
+
+
+def score_examples(examples: Sequence[Example], task: HeldoutTask,
+                   mapping: TaskMapping) -> dict[str, Optional[float]]:
+    """``{"n", "micro_f1", "macro_f1", "rouge_l"}`` of one task; metrics that do not apply are None."""
+    out: dict[str, Any] = {"n": len(examples), **{m: None for m in METRIC_NAMES}}
+    if not examples:
+        return out
+    preds = [e.pred for e in examples]
+    golds = [e.gold for e in examples]
+    if "micro_f1" in mapping.metrics:
+        out["micro_f1"] = metrics.micro_f1([p.items for p in preds], [g.items for g in golds])
+    if "macro_f1" in mapping.metrics:
+        out["macro_f1"] = metrics.macro_f1([p.items for p in preds], [g.items for g in golds])
+    if "rouge_l" in mapping.metrics:
+        out["rouge_l"] = metrics.mean_rouge_l([p.text for p in preds], [g.text for g in golds], task.lang)
+    return out
+
+
+def majority_baseline(examples: Sequence[Example], task: HeldoutTask,
+                      mapping: TaskMapping) -> Optional[dict[str, Optional[float]]]:
+    """Scores of answering every example with the task's most frequent gold label (classification
+    tasks only, ``None`` otherwise): the floor a classification score must beat."""
+    if mapping.kind != LABELS or not examples:
+        return None
+    counts = Counter(c for e in examples for c, _ in e.gold.items)
+    if not counts:
+        return None
+    label = counts.most_common(1)[0][0]
+    assert label is not None
+    const = Answer(((label, label),), label)
+    fake = [Example(e.task, e.index, e.catalog_task, const, e.gold) for e in examples]
+    return score_examples(fake, task, mapping)
+
+
+def pooled(task_scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Unweighted mean over tasks of each metric (tasks where it is null are left out); n summed."""
+    out: dict[str, Any] = {"n": sum(s["n"] for s in task_scores.values())}
+    for m in METRIC_NAMES:
+        vals = [s[m] for s in task_scores.values() if s.get(m) is not None]
+        out[m] = sum(vals) / len(vals) if vals else None
+    return out
+
+
+def run_task(model: Any, task: HeldoutTask, *, progress: bool = True,
+             on_item: Optional[Callable[[], None]] = None) -> list[Example]:
+    """Run ``model`` (an ``EcomModel``) over every instance of ``task``; an item that fails (input
+    the catalog refuses, a context that cannot fit) is recorded with its error and an empty answer."""
+    m = mapping_for(task)
+    ctask = catalog.get_task(m.catalog_task)
+    examples: list[Example] = []
+    for i, inst in enumerate(task.instances):
+        fields = catalog.normalize_fields(ctask, m.build_fields(task, inst))
+        result, error = None, None
+        t0 = time.perf_counter()
+        try:
+            result = model.run(m.catalog_task, truncate=m.truncate, **fields)
+        except EcomError as e:
+            error = str(e)
+        dt = time.perf_counter() - t0
+        examples.append(Example(task=task.name, index=i, catalog_task=m.catalog_task,
+                                pred=prediction(m, task, result), gold=gold(m, task, inst, fields),
+                                raw=getattr(result, "raw", None),
+                                dropped=int(getattr(result, "dropped", 0) or 0), error=error, seconds=dt))
+        if on_item is not None:
+            on_item()
+    return examples
+
+
+def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[str] = None,
+                   n_ctx: int = 4096, n_threads: Optional[int] = None,
+                   progress: bool = True) -> ModelRun:
+    """Load ``ref`` and run it over ``tasks`` with a progress bar."""
+    from ecomlm.runtime import EcomModel
+
+    options: dict[str, Any] = {"n_ctx": n_ctx}
+    if n_threads:
+        options["n_threads"] = n_threads
+    t0 = time.perf_counter()
+    model = EcomModel.load(ref, backend=backend, **options)
+    run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=sum(len(t.instances) for t in tasks), desc=f"eval {ref}", unit="item")
+    t1 = time.perf_counter()
+    try:
+        for task in tasks:
+            if bar is not None:
+                bar.set_postfix_str(task.name[:40])
+            run.examples[task.name] = run_task(model, task, progress=progress,
+                                               on_item=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        model.close()
+    run.run_s = time.perf_counter() - t1
+    return run
+
+
+def build_results(runs: Sequence[ModelRun], tasks: Sequence[HeldoutTask],
+                  config: Optional[EvalConfig] = None) -> dict[str, Any]:
+    """The results.json object: ``{"models": {REF: {"tasks": {...}, "pooled": {...}}}, ...}`` plus
+    ``baselines`` (constant majority label per classification task) and ``meta`` (how it was run)."""
+    by_name = {t.name: t for t in tasks}
+    models: dict[str, Any] = {}
+    baselines: dict[str, Any] = {}
+    for run in runs:
+        scores = {}
+        for name, examples in run.examples.items():
+            task, m = by_name[name], mapping_for(by_name[name])
+            scores[name] = score_examples(examples, task, m)
+            if name not in baselines:
+                base = majority_baseline(examples, task, m)
+                if base is not None:
+                    baselines[name] = base
+        models[run.ref] = {"tasks": scores, "pooled": pooled(scores)}
+    meta: dict[str, Any] = {
+        "runs": {r.ref: {"backend": r.backend, "load_s": round(r.load_s, 3), "run_s": round(r.run_s, 1),
+                         "errors": sum(e.error is not None for ex in r.examples.values() for e in ex)}
+                 for r in runs},
+        "mapping": {t.name: mapping_for(t).catalog_task for t in tasks},
+    }
+    if config is not None:
+        meta.update({"heldout": str(config.heldout), "limit": config.limit, "n_ctx": config.n_ctx,
+                     "n_threads": config.n_threads})
+    return {"models": models, "baselines": {"majority": {"tasks": baselines}}, "meta": meta}
+
+
+def run_eval(config: EvalConfig, command: Optional[str] = None,
+             machine: Optional[str] = None) -> dict[str, Any]:
+    """Evaluate every model of ``config`` and write results.json, predictions.jsonl, results.md and
+    results.png to ``config.out``; return the results object."""
+    from . import report
+
+    tasks = load_heldout(config.heldout, config.tasks, config.limit)
+    for t in tasks:
+        mapping_for(t)  # an unknown task fails before any model loads
+    runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
+                           n_threads=config.n_threads, progress=config.progress)
+            for ref in config.models]
+    results = build_results(runs, tasks, config)
+    report.write_all(results, runs, Path(config.out), command=command, machine=machine)
+    return results
+
+
+__all__ = ["EvalConfig", "Example", "ModelRun", "score_examples", "majority_baseline", "pooled",
+           "run_task", "evaluate_model", "build_results", "run_eval"]
