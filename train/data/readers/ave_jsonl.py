@@ -9,6 +9,7 @@ Used for ave_ae110k_oamine_en and ave_wdc_pave_en.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Iterator
 
@@ -31,15 +32,15 @@ def coarse_type(attribute: str) -> str:
 
 
 def parse(obj: dict) -> dict:
-    title = (obj.get("input") or obj.get("input_title") or "").strip()
+    title = html.unescape(str(obj.get("input") or obj.get("input_title") or "")).strip()
     if not title:
         raise ValueError("no input text")
-    desc = " ".join(str(obj.get("input_description") or "").split())[:MAX_DESCRIPTION]
+    desc = " ".join(html.unescape(str(obj.get("input_description") or "")).split())[:MAX_DESCRIPTION]
     text = f"{title}\n{desc}" if desc else title
     attrs, absent, missing = [], [], []
     for name, values in obj["target_scores"].items():
         name = name.strip()
-        present = [str(v).strip() for v in values if str(v).strip().lower() != "n/a"]
+        present = [html.unescape(str(v)).strip() for v in values if str(v).strip().lower() != "n/a"]
         if not present:
             absent.append(name)
         for v in present:

@@ -1,0 +1,128 @@
+"""Atomic generators: right answers, shuffled label sets, absent labels, catalog-valid fields."""
+from __future__ import annotations
+
+import random
+
+from ecomlm.runtime import catalog
+from ecomlm.train.data import atomic, downstream
+from ecomlm.train.data.pools import Pools
+from ecomlm.train.data.records import Record
+
+TEXT = "Lenovo ThinkPad X1 with Intel Core i7 and 16GB memory"
+ENTS = [("Brand", "Lenovo"), ("Product", "ThinkPad X1"), ("Component", "Intel Core i7"), ("Attribute", "16GB")]
+
+
+def _valid(draft):
+    task = catalog.get_task(draft.task)
+    fields = catalog.normalize_fields(task, draft.fields)
+    answer = catalog.format_answer(task, draft.gold)
+    parsed = catalog.parse_answer(task, answer, fields)   # the runtime reads back what we train on
+    return task, fields, parsed
+
+
+def test_entity_generators():
+    drafts = {d.task: d for d in atomic.from_entities(TEXT, ENTS, random.Random(0))}
+    assert set(drafts) == {"ner", "span_detection", "extract_type", "entity_typing", "entity_type_presence"}
+    for d in drafts.values():
+        _valid(d)
+    ner = drafts["ner"]
+    assert set(ner.fields["types"]) >= {"Brand", "Product", "Component", "Attribute"}
+    assert ner.gold == ENTS
+    assert drafts["span_detection"].gold == [s for _, s in ENTS]
+    t = drafts["entity_typing"]
+    assert t.gold == dict((s, ty) for ty, s in ENTS)[t.fields["span"]]
+    presence = drafts["entity_type_presence"]
+    assert presence.gold == [x for x in presence.fields["types"] if x in {"Brand", "Product", "Component", "Attribute"}]
+
+
+def test_absent_types_and_none_answers_occur():
+    ents = [("Brand", "Lenovo")]
+    seen_absent_type, seen_none = False, False
+    for seed in range(60):
+        for d in atomic.from_entities("Lenovo laptop", ents, random.Random(seed)):
+            if d.task == "ner" and len(d.fields["types"]) > 1:
+                seen_absent_type = True
+            if d.task == "extract_type" and d.gold == []:
+                seen_none = True
+                assert catalog.format_answer(catalog.get_task("extract_type"), d.gold) == "None"
+    assert seen_absent_type and seen_none
+
+
+def test_label_sets_are_shuffled():
+    orders = set()
+    rec = Record("x", "1", "en", "label", {"text": "great phone", "labels": {
+        "sentiment": (["Positive"], ["Positive", "Negative", "Neutral"], False)}})
+    for seed in range(30):
+        (d,) = downstream.generate(rec, Pools(), random.Random(seed))
+        assert d.gold in d.fields["labels"]
+        orders.add(tuple(d.fields["labels"]))
+    assert len(orders) > 3
+
+
+def test_attribute_generators():
+    rec = Record("ave", "1", "en", "attributes", {
+        "text": "Diesel Men's Exposure High-Top Sneaker", "title": "Diesel Men's Exposure High-Top Sneaker",
+        "category": "Shoes", "attrs": [("Brand", "Diesel"), ("Gender", "Men's"), ("Shoe type", "High-Top Sneaker")],
+        "absent": ["Color"], "missing": [], "complete": True,
+        "entities": [("Brand", "Diesel"), ("Attribute", "Men's"), ("Product", "High-Top Sneaker")]})
+    pools = Pools(categories=["Shoes", "Lure"], attr_values={"Brand": ["Diesel", "Nike"]}, attr_names=["Brand", "Size"])
+    tasks = {}
+    for seed in range(20):
+        for d in atomic.generate(rec, pools, random.Random(seed)):
+            _valid(d)
+            tasks.setdefault(d.task, []).append(d)
+    assert {"attribute_extraction", "attribute_value", "attribute_name", "title_generation", "attribute_match",
+            "ner", "product_category"} <= set(tasks)
+    for d in tasks["attribute_extraction"]:
+        assert all(n in d.fields["attributes"] for n, _ in d.gold)
+    assert {d.gold for d in tasks["attribute_match"]} == {True, False}
+    for d in tasks["attribute_match"]:
+        if not d.gold:
+            assert d.fields["specs"]["Brand"] == "Nike"
+    assert all(d.gold == "Diesel Men's Exposure High-Top Sneaker" for d in tasks["title_generation"])
+
+
+def test_absa_generators():
+    rec = Record("absa", "1", "en", "absa", {
+        "text": "the display is beautiful and the keyboard is solid .",
+        "aspects": [("display", "positive"), ("keyboard", "positive")],
+        "opinions": [("display", "beautiful", "positive"), ("keyboard", "solid", "positive")],
+        "categories": [("DISPLAY#DESIGN_FEATURES", "positive")], "entities": [("Component", "display")], "domain": "x"})
+    pools = Pools(absa_categories=["display design features", "battery quality", "keyboard quality", "os general"],
+                  topics=["display", "battery", "keyboard", "os"])
+    drafts = {d.task: d for d in atomic.generate(rec, pools, random.Random(1))}
+    for d in drafts.values():
+        _valid(d)
+    assert drafts["aspect_extraction"].gold == ["display", "keyboard"]
+    assert drafts["aspect_polarity_pairs"].gold == [("Positive", "display"), ("Positive", "keyboard")]
+    assert drafts["opinion_extraction"].gold[:2] == [("Aspect", "display"), ("Opinion", "beautiful")]
+    assert drafts["review_topic"].gold == "display"
+    assert drafts["sentiment"].gold == "Positive"
+    assert {"aspect_sentiment", "aspect_category", "multi_classify", "ner"} <= set(drafts)
+
+
+def test_pair_generators():
+    rec = Record("m", "1", "en", "pair", {"a": "sony w120", "b": "sony dsc-w120", "match": True, "domain": "",
+                                          "a_fields": {"title": "sony w120"}, "b_fields": {}})
+    pools = Pools(offers={"sony w120": [("sony dsc-w120", True), ("canon a590", False)]},
+                  offers_by_domain={"": ["sony dsc-w120", "canon a590"]})
+    drafts = {d.task: d for d in atomic.generate(rec, pools, random.Random(0))}
+    assert drafts["same_product"].gold is True
+    w = drafts["which_of_two"]
+    assert w.fields["product_" + w.gold.lower()] == "sony dsc-w120"
+    assert drafts["select_product"].gold == "sony dsc-w120" and "canon a590" in drafts["select_product"].fields["candidates"]
+    for d in drafts.values():
+        _valid(d)
+
+
+def test_answerability_from_qa():
+    rec = Record("q", "1", "en", "qa", {"question": "How is it?", "context": "It is fine.", "answer": None,
+                                        "subjective": False, "pool": []})
+    (d,) = atomic.generate(rec, Pools(), random.Random(0))
+    assert d.task == "answerability" and d.gold is False
+
+
+def test_long_qa_contexts_keep_the_answer():
+    pool = [" ".join(["word"] * 300)] * 6
+    ctx = downstream.long_context("the bass is deep", pool, random.Random(0))
+    assert "the bass is deep" in ctx and len(ctx.split()) > 1000

@@ -1,0 +1,135 @@
+"""The builder end to end on fixtures: format, cap, dedup, split, guard, ablation, determinism, CLI."""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.train.data.build import BuildConfig, build_corpus
+from ecomlm.train.data.guard import Guard
+from test_corpus_fixtures import LEAK_EN, LEAK_ZH, SHARED_SENTENCE, write_heldout, write_sources
+
+HELDOUT = [f"Customers say: {LEAK_EN} a lot", f"用户评价：{LEAK_ZH}！"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    src = write_sources(root / "datasets")
+    held = write_heldout(root / "heldout", HELDOUT)
+    out = root / "out"
+    stats = build_corpus(BuildConfig(source=src, heldout=held, out=out, cap=50, seed=3, val_fraction=0.3,
+                                     progress=False))
+    rows = {s: [json.loads(l) for l in (out / f"{s}.jsonl").read_text(encoding="utf-8").splitlines()]
+            for s in ("train", "val")}
+    return root, stats, rows
+
+
+def test_outputs_and_format(built):
+    root, stats, rows = built
+    out = root / "out"
+    assert {p.name for p in out.iterdir()} == {"train.jsonl", "val.jsonl", "stats.json", "stats.md"}
+    for inst in rows["train"] + rows["val"]:
+        assert set(inst) == {"task", "dataset", "lang", "atomic", "messages"}
+        assert inst["lang"] in ("en", "zh") and isinstance(inst["atomic"], bool)
+        user, assistant = inst["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        task = catalog.get_task(inst["task"])
+        assert user["content"].startswith(task.description + "\n")
+    on_disk = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert on_disk["n_instances"] == len(rows["train"]) + len(rows["val"])
+    assert stats["n_datasets"] == 18 and stats["n_tasks"] >= 28
+    assert set(stats["per_lang"]) == {"en", "zh"}
+    assert "| task | train | val |" in (out / "stats.md").read_text(encoding="utf-8")
+
+
+def test_guard_drops_overlaps(built):
+    root, stats, rows = built
+    assert stats["heldout_overlap_dropped"] >= 2
+    guard = Guard.from_folder(root / "heldout")
+    for inst in rows["train"] + rows["val"]:
+        for m in inst["messages"]:
+            assert not guard.overlaps(m["content"])
+            assert LEAK_EN not in m["content"] and LEAK_ZH not in m["content"]
+
+
+def test_guard_rule():
+    g = Guard(["one two three four five six seven eight nine ten eleven twelve thirteen fourteen",
+               "一二三四五六七八九十甲乙丙丁"])
+    assert g.overlaps("x One two three four five six seven eight nine ten eleven twelve thirteen y")
+    assert not g.overlaps("one two three four five six seven eight nine ten eleven twelve")
+    assert g.overlaps("前缀二三四五六七八九十甲乙丙丁")
+    assert not g.overlaps("三四五六七八九十甲乙丙丁")
+
+
+def _texts(inst) -> set[str]:
+    return {line[len("Text: "):] for line in inst["messages"][0]["content"].splitlines() if line.startswith("Text: ")}
+
+
+def test_dedup_across_sources(built):
+    _, stats, rows = built
+    all_rows = rows["train"] + rows["val"]
+    ext = [i for i in all_rows if i["task"] == "aspect_extraction" and SHARED_SENTENCE in _texts(i)]
+    assert len(ext) == 1                       # SemEval-2014 and ASTE both have it
+    uci = [i for i in all_rows if i["task"] == "sentiment" and "Good case, Excellent value." in _texts(i)]
+    assert len(uci) == 1                       # duplicate line in one file
+    assert stats["duplicates_dropped"] >= 2
+
+
+def test_split_by_source_record(built):
+    _, _, rows = built
+    train = set().union(*(_texts(i) for i in rows["train"]))
+    val = set().union(*(_texts(i) for i in rows["val"]))
+    assert train and val and not train & val
+
+
+def test_cap_and_ablation(tmp_path):
+    src = write_sources(tmp_path / "datasets")
+    held = write_heldout(tmp_path / "heldout", HELDOUT)
+    stats = build_corpus(BuildConfig(source=src, heldout=held, out=tmp_path / "a", cap=2, progress=False))
+    rows = [json.loads(l) for s in ("train", "val") for l in (tmp_path / "a" / f"{s}.jsonl").read_text().splitlines()]
+    per_pair = Counter((r["task"], r["dataset"]) for r in rows)
+    assert max(per_pair.values()) == 2
+    assert stats["per_atomic"]["atomic"] > 0
+    ab = build_corpus(BuildConfig(source=src, heldout=held, out=tmp_path / "b", cap=2, atomic=False, progress=False))
+    assert ab["per_atomic"]["atomic"] == 0 and ab["n_instances"] < stats["n_instances"]
+    rows_b = [json.loads(l) for l in (tmp_path / "b" / "train.jsonl").read_text().splitlines()]
+    assert "span_detection" not in {r["task"] for r in rows_b}
+
+
+def test_deterministic(tmp_path, built):
+    root, _, _ = built
+    build_corpus(BuildConfig(source=root / "datasets", heldout=root / "heldout", out=tmp_path / "again", cap=50,
+                             seed=3, val_fraction=0.3, progress=False))
+    for name in ("train.jsonl", "val.jsonl"):
+        assert (tmp_path / "again" / name).read_bytes() == (root / "out" / name).read_bytes()
+
+
+def test_bad_paths_raise(tmp_path):
+    src = write_sources(tmp_path / "datasets")
+    with pytest.raises(InvalidInputError):
+        build_corpus(BuildConfig(source=tmp_path / "missing", heldout=None, out=tmp_path / "o", progress=False))
+    with pytest.raises(InvalidInputError):
+        build_corpus(BuildConfig(source=src, heldout=tmp_path / "missing", out=tmp_path / "o", progress=False))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError):
+        build_corpus(BuildConfig(source=src, heldout=tmp_path / "empty", out=tmp_path / "o", progress=False))
+
+
+def test_cli(tmp_path, capsys):
+    from ecomlm.train.data import cli
+    src = write_sources(tmp_path / "datasets")
+    held = write_heldout(tmp_path / "heldout", HELDOUT)
+    parser = argparse.ArgumentParser(prog="ecomlm")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["data", "build", "--source", str(src), "--heldout", str(held), "--out",
+                              str(tmp_path / "c"), "--cap", "5", "--seed", "1", "--no-atomic",
+                              "--val-fraction", "0.1", "--quiet"])
+    assert args.func(args) == 0
+    assert "train" in capsys.readouterr().out
+    assert (tmp_path / "c" / "train.jsonl").exists()
