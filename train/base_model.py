@@ -1,0 +1,240 @@
+"""The base model as a plain Hugging Face folder that training, merging and export can all load.
+
+``materialize_base(ref)`` turns ``'base'`` (the bundled SmolLM2-135M-Instruct Q4_1 GGUF), any other
+``.gguf`` file, or a Hugging Face causal-LM folder into a standard folder: ``model.safetensors``,
+the tokenizer with its chat template, and a ``generation_config.json`` whose EOS is the chat
+template's end-of-turn token.
+
+A GGUF file is read by transformers (``from_pretrained(dir, gguf_file=...)``), which dequantizes it
+to float. transformers 5.x flags such a model as quantized, and then ``Trainer`` refuses it and
+``save_pretrained`` fails; so the weights are moved into a fresh model built with ``from_config``
+(no quantization config, no quantizer attached) before saving. The same path is used on 4.57.
+
+The folder is written atomically (a temp folder beside it, then a rename) and reused while its
+source is unchanged: ``source.json`` inside records the source's content hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+from ecomlm.runtime.errors import ModelLoadError
+
+MARKER = "source.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
+
+
+def cache_root() -> Path:
+    """Where derived models are cached: ``$ECOMLM_CACHE`` or ``~/.cache/ecomlm``."""
+    return Path(os.environ.get("ECOMLM_CACHE") or Path.home() / ".cache" / "ecomlm")
+
+
+def _source_path(ref: str | os.PathLike[str]) -> Path:
+    text = str(ref)
+    if text == "base":
+        from ecomlm.runtime.model_ref import base_gguf_path
+        path = base_gguf_path()
+    else:
+        path = Path(text).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"base model {text!r} does not exist; give 'base', a .gguf file or a "
+                             f"Hugging Face model folder (with config.json)")
+    if path.is_dir() and not (path / "config.json").exists():
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) != 1:
+            raise ModelLoadError(f"folder {text!r} is not a Hugging Face model (no config.json) and "
+                                 f"does not hold exactly one .gguf file")
+        path = ggufs[0]
+    if path.is_file() and path.suffix != ".gguf":
+        raise ModelLoadError(f"{text!r} is a file but not a .gguf file; give a GGUF file or a folder")
+    return path.resolve()
+
+
+def source_hash(path: Path) -> str:
+    """SHA-256 over a GGUF file, or over the names and contents of a folder's files."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()
+                                                   and p.name != MARKER)
+    for f in files:
+        h.update(f.relative_to(path.parent if path.is_file() else path).as_posix().encode())
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _cached(out_dir: Path, digest: str) -> bool:
+    try:
+        return json.loads((out_dir / MARKER).read_text())["sha256"] == digest
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _plain_copy(model: Any, dtype: Any) -> Any:
+    """A fresh model of the same architecture holding ``model``'s weights, with no quantizer attached."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    config = model.config
+    for attr in ("quantization_config", "_pre_quantization_dtype"):
+        if hasattr(config, attr):
+            delattr(config, attr)
+    state = {k: v.detach().to(dtype) for k, v in model.state_dict().items()}
+    plain = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    missing, unexpected = plain.load_state_dict(state, strict=False)
+    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
+    if unexpected or set(missing) - tied:
+        raise ModelLoadError(f"rebuilding the base model lost weights: missing {missing}, "
+                             f"unexpected {unexpected}")
+    plain.tie_weights()
+    plain.eval()
+    with torch.no_grad():  # fail loudly rather than ship silent zeros
+        if not torch.equal(plain.get_input_embeddings().weight, state[next(k for k in state if "embed_tokens" in k)]):
+            raise ModelLoadError("rebuilding the base model: embeddings were not copied")
+    return plain
+
+
+def _end_of_turn_id(tokenizer: Any) -> Optional[int]:
+    """The token the chat template closes an assistant turn with (``<|im_end|>`` for SmolLM2)."""
+    probe = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "PROBE"}]
+    try:
+        text = tokenizer.apply_chat_template(probe, tokenize=False)
+    except Exception:  # no chat template
+        return tokenizer.eos_token_id
+    tail = text.split("PROBE", 1)[1] if "PROBE" in text else ""
+    ids = tokenizer(tail, add_special_tokens=False)["input_ids"] if tail.strip() else []
+    specials = set(tokenizer.all_special_ids)
+    for token_id in ids:
+        if token_id in specials:
+            return int(token_id)
+    return tokenizer.eos_token_id
+
+
+def _gguf_tokenizer_fields(gguf: Path) -> dict:
+    """The tokenizer settings the GGUF file declares (special token ids, add_bos, chat template)."""
+    from gguf import GGUFReader  # transformers' own GGUF dependency
+
+    reader = GGUFReader(str(gguf))
+    out = {}
+    for key in ("bos_token_id", "eos_token_id", "unknown_token_id", "padding_token_id", "add_bos_token"):
+        field = reader.fields.get(f"tokenizer.ggml.{key}")
+        if field is not None:
+            out[key] = field.contents()
+    field = reader.fields.get("tokenizer.chat_template")
+    if field is not None:
+        out["chat_template"] = field.contents()
+    return out
+
+
+def _finish_tokenizer(tokenizer: Any, gguf: Optional[Path]) -> int:
+    """Give the tokenizer its chat template, special tokens and the right EOS; return the EOS id.
+
+    transformers 4.57 reads a GGUF tokenizer with EOS = BOS (``<|im_start|>`` for SmolLM2) and adds a
+    BOS that llama.cpp does not; the ids the GGUF file declares are put back here.
+    """
+    if gguf is not None:
+        meta = _gguf_tokenizer_fields(gguf)
+        names = {"bos_token_id": "bos_token", "eos_token_id": "eos_token",
+                 "unknown_token_id": "unk_token", "padding_token_id": "pad_token"}
+        for key, attr in names.items():
+            if key in meta:
+                setattr(tokenizer, attr, tokenizer.convert_ids_to_tokens(int(meta[key])))
+        if "add_bos_token" in meta and hasattr(tokenizer, "add_bos_token"):
+            tokenizer.add_bos_token = bool(meta["add_bos_token"])
+        if hasattr(tokenizer, "add_eos_token"):
+            tokenizer.add_eos_token = False
+        if not getattr(tokenizer, "chat_template", None) and meta.get("chat_template"):
+            tokenizer.chat_template = meta["chat_template"]
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelLoadError("the base model has no chat template; training renders conversations "
+                             "with it: use an instruct model whose tokenizer carries one")
+    eos_id = _end_of_turn_id(tokenizer)
+    if eos_id is None:
+        raise ModelLoadError("cannot tell the base model's end-of-turn token (no EOS in its tokenizer)")
+    tokenizer.eos_token = tokenizer.convert_ids_to_tokens(eos_id)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return int(eos_id)
+
+
+def _build(src: Path, tmp: Path, dtype: Any) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    kwargs = {"gguf_file": src.name} if src.is_file() else {}
+    folder = src.parent if src.is_file() else src
+    tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
+    model = _plain_copy(loaded, dtype)
+    del loaded
+    eos_id = _finish_tokenizer(tokenizer, src if src.is_file() else None)
+    model.config.eos_token_id = eos_id
+    model.config.bos_token_id = tokenizer.bos_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
+    try:
+        gen = GenerationConfig.from_pretrained(folder)
+    except OSError:
+        gen = GenerationConfig()
+    gen.eos_token_id = eos_id
+    gen.pad_token_id = tokenizer.pad_token_id
+    if tokenizer.bos_token_id is not None:
+        gen.bos_token_id = tokenizer.bos_token_id
+    model.generation_config = gen
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+
+
+def materialize_base(ref: str | os.PathLike[str] = "base", out_dir: str | os.PathLike[str] | None = None,
+                     *, dtype: str = "float32", force: bool = False) -> Path:
+    """Write ``ref`` ('base', a .gguf file, or an HF folder) as a plain Hugging Face folder; return it.
+
+    ``out_dir`` is the folder to write; by default ``<cache_root()>/hf/<name>-<hash12>``. A folder
+    already there from the same source (same content hash) is reused unless ``force``.
+    """
+    import torch
+
+    src = _source_path(ref)
+    digest = source_hash(src)
+    name = src.stem if src.is_file() else src.name
+    out = Path(out_dir) if out_dir is not None else cache_root() / "hf" / f"{name}-{digest[:12]}"
+    if not force and _cached(out, digest):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _build(src, tmp, getattr(torch, dtype))
+        marker = {"source": str(src), "sha256": digest, "dtype": dtype}
+        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        if out.exists():  # stale (other source) or forced: replace it
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_base_model(ref: str | os.PathLike[str] = "base", dtype: Any = "float32",
+                    out_dir: str | os.PathLike[str] | None = None) -> Tuple[Any, Any]:
+    """``(model, tokenizer)`` for ``ref``, materialized first when it is a GGUF file.
+
+    ``dtype`` is a torch dtype or its name (``float32`` on CPU, ``bfloat16`` on GPU).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    src = _source_path(ref)
+    already = src.is_dir() and (src / MARKER).exists()  # a folder materialize_base wrote
+    folder = src if already else materialize_base(ref, out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch_dtype)
+    return model, tokenizer
