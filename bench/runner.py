@@ -1,0 +1,260 @@
+"""The speed and memory benchmark behind ``ecomlm bench``.
+
+For each model (and backend) given, in a fresh subprocess so that its peak RSS is its own:
+
+- load time and peak RSS;
+- prompt tokens/s (a ~400-token prompt evaluated from an empty cache) and generation tokens/s
+  (unconstrained greedy continuation of an ad-copy prompt);
+- items/s of NER over a fixed batch of short product titles (``titles.txt``) through our API
+  (``EcomModel.run``), with the KV cache of the shared instruction prefix reused (llama-cpp-python
+  keeps the longest common token prefix of consecutive prompts) and without (cache reset per item);
+- on llama.cpp: the same prompts, grammar and sampling through raw llama-cpp-python
+  (``Llama.create_completion``) on the same loaded model, and the API/raw ratio (goal >= 0.9);
+- on llama.cpp: unconstrained greedy decoding of the same prompts one at a time vs ``n`` sequences
+  per ``llama_decode`` (``batched.py``), to see whether batched decoding raises items/s on a CPU.
+
+Ratios against the first model are added for every figure. Numbers depend on the machine and on what
+else runs on it: report the machine with them.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+TITLES_FILE = Path(__file__).resolve().parent / "titles.txt"
+NER_TYPES = ("Brand", "Product", "Component", "Attribute")
+AD_SPECS = {"brand": "Anker", "type": "power bank", "capacity": "20000mAh", "ports": "2 USB-C, 1 USB-A",
+            "weight": "350 g", "color": "black"}
+# Figures compared across models (ratio against the first model): higher is better except these.
+LOWER_IS_BETTER = ("load_s", "peak_rss_mb", "api_ms_per_item")
+
+
+@dataclass
+class BenchConfig:
+    """What ``ecomlm bench`` measures."""
+
+    models: list[str]
+    backend: Optional[str] = None
+    n_items: int = 100
+    n_threads: Optional[int] = None
+    n_ctx: int = 2048
+    gen_tokens: int = 64
+    batch_sizes: tuple[int, ...] = (1, 8)
+    batch_max_tokens: int = 32
+    compare_raw: bool = True
+    isolate: bool = True       # each model in its own subprocess (clean peak RSS)
+    progress: bool = True
+
+
+def load_titles(n: Optional[int] = None) -> list[str]:
+    """The benchmark's fixed product titles (first ``n``)."""
+    titles = [t.strip() for t in TITLES_FILE.read_text(encoding="utf-8").splitlines() if t.strip()]
+    return titles[:n] if n else titles
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _reset_cache(backend: Any) -> bool:
+    """Forget the KV cache of previous prompts (llama.cpp); False when the backend keeps none."""
+    llm = getattr(backend, "llm", None)
+    if llm is not None and hasattr(llm, "reset"):
+        llm.reset()
+        return True
+    return False
+
+
+def _timed(fn: Any, *args: Any, **kw: Any) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t0
+
+
+def _bar(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="item")
+
+
+def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
+    """Measure one model in this process; see the module docstring for each figure."""
+    from ecomlm.runtime import EcomModel, catalog
+    from ecomlm.runtime.constraints import to_gbnf
+
+    options: dict[str, Any] = {"n_ctx": cfg.n_ctx}
+    if cfg.n_threads:
+        options["n_threads"] = cfg.n_threads
+    model, load_s = _timed(EcomModel.load, ref, backend=cfg.backend, **options)
+    backend = model.backend
+    titles = load_titles(cfg.n_items)
+    types = list(NER_TYPES)
+    out: dict[str, Any] = {"model": ref, "backend": backend.name, "n_items": len(titles),
+                           "load_s": load_s}
+    try:
+        # prompt tokens/s: one prompt of ~400 tokens from an empty cache, best of 3
+        long_prompt = model.prompt_for("ner", {"text": "; ".join(load_titles(12)), "types": types})
+        n_prompt = backend.count_tokens(long_prompt)
+        times = []
+        for _ in range(3):
+            _reset_cache(backend)
+            times.append(_timed(backend.generate, long_prompt, 1)[1])
+        out["prompt_tokens"] = n_prompt
+        out["prompt_tok_s"] = n_prompt / min(times)
+
+        # generation tokens/s: free greedy continuation, minus the time of its prompt
+        gen_prompt = model.prompt_for("ad_copy", {"specs": AD_SPECS})
+        _reset_cache(backend)
+        _, t_first = _timed(backend.generate, gen_prompt, 1)
+        _reset_cache(backend)
+        text, t_all = _timed(backend.generate, gen_prompt, cfg.gen_tokens)
+        n_gen = backend.count_tokens(text)
+        out["gen_tokens"] = n_gen
+        out["gen_tok_s"] = (n_gen - 1) / (t_all - t_first) if n_gen > 1 and t_all > t_first else None
+
+        # items/s through our API, reusing the shared prefix (the normal path) and without
+        task = catalog.get_task("ner")
+        model.run("ner", text=titles[0], types=types)  # warm-up
+        bar = _bar(len(titles) * (3 if cfg.compare_raw else 2), f"bench {ref}", cfg.progress)
+        api_raw: list[str] = []
+        _reset_cache(backend)
+        t0 = time.perf_counter()
+        for t in titles:
+            api_raw.append(model.run("ner", text=t, types=types).raw)
+            if bar is not None:
+                bar.update(1)
+        api_s = time.perf_counter() - t0
+        out["api_items_s"] = len(titles) / api_s
+        out["api_ms_per_item"] = 1000.0 * api_s / len(titles)
+
+        can_reset = _reset_cache(backend)
+        t0 = time.perf_counter()
+        for t in titles:
+            _reset_cache(backend)
+            model.run("ner", text=t, types=types)
+            if bar is not None:
+                bar.update(1)
+        no_reuse_s = time.perf_counter() - t0
+        out["no_reuse_items_s"] = len(titles) / no_reuse_s if can_reset else None
+        out["prefix_reuse_gain"] = no_reuse_s / api_s if can_reset else None
+        shared = [backend.count_tokens(model.prompt_for("ner", {"text": t, "types": types})) for t in titles[:2]]
+        out["ner_prompt_tokens"] = shared[0]
+
+        # raw llama-cpp-python: same loaded model, prompt strings, grammar and sampling
+        out.update(raw_items_s=None, api_vs_raw=None, raw_same_output=None)
+        llm = getattr(backend, "llm", None)
+        if cfg.compare_raw and llm is not None:
+            from llama_cpp import LlamaGrammar
+            fields = catalog.normalize_fields(task, {"text": titles[0], "types": types})
+            grammar = LlamaGrammar.from_string(to_gbnf(catalog.constraint_for(task, fields)), verbose=False)
+            prompts = [model.prompt_for("ner", catalog.normalize_fields(task, {"text": t, "types": types}))
+                       for t in titles]
+            eos = backend._eos if getattr(backend, "_eos", "") else None
+            llm.reset()
+            raw_out: list[str] = []
+            t0 = time.perf_counter()
+            for p in prompts:
+                r = llm.create_completion(prompt=p, max_tokens=task.max_new_tokens, temperature=0.0,
+                                          top_k=1, repeat_penalty=1.0, grammar=grammar,
+                                          stop=[eos] if eos else None)
+                raw_out.append(r["choices"][0]["text"])
+                if bar is not None:
+                    bar.update(1)
+            raw_s = time.perf_counter() - t0
+            out["raw_items_s"] = len(titles) / raw_s
+            out["api_vs_raw"] = out["api_items_s"] / out["raw_items_s"]
+            out["raw_same_output"] = sum(a == b for a, b in zip(api_raw, raw_out)) / len(titles)
+        if bar is not None:
+            bar.close()
+
+        # batched decoding (llama.cpp): the same NER prompts, unconstrained greedy
+        out["batched"] = None
+        if llm is not None and cfg.batch_sizes:
+            from .batched import batched_greedy
+            token_prompts = [backend.tokenize(model.prompt_for("ner", {"text": t, "types": types}))
+                             for t in titles]
+            threads = cfg.n_threads or llm.context_params.n_threads
+            runs = {}
+            for n in cfg.batch_sizes:
+                _, run = batched_greedy(llm, token_prompts, cfg.batch_max_tokens, n, threads)
+                runs[str(n)] = {"items_s": run.items_per_s, "gen_tok_s": run.gen_tokens_per_s,
+                                "seconds": run.seconds}
+            out["batched"] = {"max_tokens": cfg.batch_max_tokens, "runs": runs}
+            base = runs.get("1")
+            if base:
+                out["batched"]["best_gain"] = max(r["items_s"] for r in runs.values()) / base["items_s"]
+    finally:
+        model.close()
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def _ratios(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Optional[float]]:
+    keys = ("load_s", "peak_rss_mb", "prompt_tok_s", "gen_tok_s", "api_items_s", "api_ms_per_item")
+    return {k: (other[k] / first[k] if other.get(k) and first.get(k) else None) for k in keys}
+
+
+def run_bench(cfg: BenchConfig) -> dict[str, Any]:
+    """Measure every model of ``cfg`` (each in its own subprocess unless ``isolate`` is off) and add
+    ratios against the first one."""
+    results = []
+    for ref in cfg.models:
+        if cfg.isolate:
+            import multiprocessing as mp
+            with mp.get_context("spawn").Pool(1) as pool:
+                results.append(pool.apply(measure_model, (ref, cfg)))
+        else:
+            results.append(measure_model(ref, cfg))
+    for r in results:
+        r["vs_first"] = _ratios(results[0], r)
+    return {"config": {k: v for k, v in asdict(cfg).items() if k not in ("progress", "isolate")},
+            "models": results}
+
+
+def _f(x: Any, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def render_markdown(report: dict[str, Any], command: Optional[str] = None,
+                    machine: Optional[str] = None) -> str:
+    """The bench tables: one row per model, then the prefix-reuse, raw and batching comparisons."""
+    models = report["models"]
+    n = models[0]["n_items"] if models else 0
+    lines = ["# ecomlm bench", ""]
+    if command:
+        lines += ["Command:", "", "```", command, "```", ""]
+    if machine:
+        lines += [f"Machine: {machine}.", ""]
+    lines += [f"NER over {n} short product titles (`bench/titles.txt`), types {', '.join(NER_TYPES)}.", "",
+              "| model | backend | load s | peak RSS MB | prompt tok/s | gen tok/s | items/s | ms/item | "
+              "items/s vs first |", "|---|---|---|---|---|---|---|---|---|"]
+    for m in models:
+        lines.append(f"| {m['model']} | {m['backend']} | {_f(m['load_s'], 2)} | {_f(m['peak_rss_mb'], 0)} | "
+                     f"{_f(m['prompt_tok_s'], 0)} | {_f(m['gen_tok_s'])} | {_f(m['api_items_s'], 2)} | "
+                     f"{_f(m['api_ms_per_item'], 0)} | {_f(m['vs_first']['api_items_s'], 2)}x |")
+    lines += ["", "| model | items/s API | items/s raw llama-cpp-python | API / raw | same output | "
+              "items/s without prefix reuse | prefix-reuse gain |", "|---|---|---|---|---|---|---|"]
+    for m in models:
+        same = None if m.get("raw_same_output") is None else 100 * m["raw_same_output"]
+        lines.append(f"| {m['model']} | {_f(m['api_items_s'], 2)} | {_f(m['raw_items_s'], 2)} | "
+                     f"{_f(m['api_vs_raw'], 3)} | {_f(same, 0)}% | {_f(m['no_reuse_items_s'], 2)} | "
+                     f"{_f(m['prefix_reuse_gain'], 2)}x |")
+    batched = [m for m in models if m.get("batched")]
+    if batched:
+        sizes = list(batched[0]["batched"]["runs"])
+        lines += ["", f"Batched greedy decoding (unconstrained, {batched[0]['batched']['max_tokens']} new "
+                      f"tokens max, sequences per llama_decode):", "",
+                  "| model | " + " | ".join(f"items/s n={s}" for s in sizes) + " | best gain |",
+                  "|---|" + "---|" * (len(sizes) + 1)]
+        for m in batched:
+            runs = m["batched"]["runs"]
+            lines.append(f"| {m['model']} | " + " | ".join(_f(runs[s]['items_s'], 2) for s in sizes) +
+                         f" | {_f(m['batched'].get('best_gain'), 2)}x |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["BenchConfig", "load_titles", "measure_model", "run_bench", "render_markdown", "TITLES_FILE"]
