@@ -1,0 +1,66 @@
+"""``ecomlm demo`` (Gradio app) and ``ecomlm serve`` (HTTP API): the demo package's commands."""
+from __future__ import annotations
+
+import argparse
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pool-size", type=int, default=1,
+                   help="model instances per model; requests beyond it wait (default: %(default)s)")
+    p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="start the Gradio demo in the browser (http://127.0.0.1:7860)")
+    p.add_argument("--model", action="append", default=[], metavar="REF",
+                   help="a model to offer first (default, base, a .gguf file, an ONNX folder); "
+                        "repeat for several. default and base are always offered")
+    p.add_argument("--exports", default=None, metavar="DIR",
+                   help="also offer the GGUF files and ONNX folders under DIR (default: exports/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    _common(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the tasks as a JSON HTTP API (FastAPI, /docs)")
+    p.add_argument("--model", default="default",
+                   help="default (fine-tuned, bundled), base, a .gguf file or an ONNX folder")
+    p.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
+                   help="inference backend (default: the one that fits the model's format)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--max-body-bytes", type=int, default=64_000,
+                   help="larger request bodies get 413 (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds before a request gets 504 (default: %(default)s)")
+    p.add_argument("--max-queue", type=int, default=64,
+                   help="requests waiting beyond this get 503 (default: %(default)s)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
+
+
+def _need(package: str) -> None:
+    import importlib.util
+
+    from ecomlm.runtime.errors import BackendUnavailableError
+    if importlib.util.find_spec(package) is None:
+        raise BackendUnavailableError(f"this command needs {package}: pip install 'ecomlm[demo]'")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _need("gradio")
+    from .app import launch
+    launch(args.model, host=args.host, port=args.port, exports_dir=args.exports,
+           pool_size=args.pool_size, n_ctx=args.n_ctx)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _need("fastapi")
+    _need("uvicorn")
+    from .server import ServerConfig, serve
+    serve(args.model, backend=args.backend, host=args.host, port=args.port, pool_size=args.pool_size,
+          n_ctx=args.n_ctx, config=ServerConfig(max_body_bytes=args.max_body_bytes,
+                                                request_timeout_s=args.timeout,
+                                                max_queue=args.max_queue))
+    return 0

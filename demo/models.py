@@ -1,0 +1,65 @@
+"""The models the demo offers: ``default``, ``base``, those given with ``--model`` and the GGUF files
+and ONNX folders found under an exports folder (``exports/`` by default, as ``ecomlm export`` writes)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ecomlm.runtime.errors import EcomError
+from ecomlm.runtime.model_ref import resolve
+
+from .pool import path_size
+
+DEFAULT_EXPORTS_DIR = Path("exports")
+_KIND_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker."""
+
+    ref: str
+    backend: str
+    size_bytes: int
+
+    @property
+    def label(self) -> str:
+        name = self.ref if self.ref in ("default", "base") else Path(self.ref).name
+        return f"{name} · {self.backend} · {self.size_bytes / 1e6:.0f} MB"
+
+
+def _choice(ref: str) -> Optional[ModelChoice]:
+    try:
+        resolved = resolve(ref)
+    except EcomError:
+        return None
+    size = path_size(resolved.path) + (path_size(resolved.adapter) if resolved.adapter else 0)
+    return ModelChoice(ref=ref, backend=_KIND_BACKEND[resolved.kind], size_bytes=size)
+
+
+def find_exports(root: str | os.PathLike[str] = DEFAULT_EXPORTS_DIR) -> list[str]:
+    """GGUF files and ONNX folders under ``root`` (sorted; none when ``root`` does not exist)."""
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    found = {str(p) for p in base.rglob("*.gguf") if p.is_file()}
+    found |= {str(p.parent) for p in base.rglob("*.onnx") if p.is_file()}
+    return sorted(found)
+
+
+def model_choices(extra: Iterable[str] = (), exports_dir: Optional[str | os.PathLike[str]] = None,
+                  ) -> list[ModelChoice]:
+    """The picker's entries, the ``extra`` references first (a bad one raises ``ModelLoadError``);
+    ``default``, ``base`` and found exports that cannot be resolved are left out."""
+    for ref in extra:
+        resolve(ref)  # name the problem with an explicit --model now, not as a missing entry
+    refs: list[str] = []
+    for ref in [*extra, "default", "base", *find_exports(exports_dir or DEFAULT_EXPORTS_DIR)]:
+        if ref not in refs:
+            refs.append(ref)
+    return [c for c in map(_choice, refs) if c is not None]
+
+
+__all__ = ["ModelChoice", "find_exports", "model_choices"]

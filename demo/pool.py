@@ -1,0 +1,170 @@
+"""A small pool of model instances, so the demo and the API can serve concurrent requests safely.
+
+A llama.cpp model instance is not thread-safe (one KV cache, one sampler): each request borrows a
+whole instance for the duration of one task call and gives it back. With ``size=1`` this is a lock;
+with ``size=N`` it is N independent instances, each on ``cpu_count // N`` threads (llama-cpp-python
+releases the GIL while it decodes, so instances really run in parallel). Which size is faster on a
+given machine is measured by ``python -m ecomlm.demo.loadtest``.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from ecomlm.runtime import EcomModel
+from ecomlm.runtime.errors import EcomError
+from ecomlm.runtime.model_ref import resolve
+from ecomlm.runtime.results import Result
+
+
+class PoolBusyError(EcomError):
+    """No model instance became free within the wait limit."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a pool serves, as shown to users: reference, backend, file and its size."""
+
+    ref: str
+    backend: str
+    path: str
+    size_bytes: int
+    adapter: Optional[str] = None
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
+    def label(self) -> str:
+        extra = " + fine-tuned adapter" if self.adapter else ""
+        return f"{self.ref} ({self.backend}{extra}, {self.size_mb:.0f} MB)"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One task result with the time it took (model time only, not the wait for a free instance)."""
+
+    result: Result
+    latency_s: float
+    waited_s: float
+
+
+def path_size(path: str | os.PathLike[str]) -> int:
+    """Bytes of a model file, or of every file under a model folder."""
+    p = Path(path)
+    if p.is_file():
+        return p.stat().st_size
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+
+
+def default_threads(size: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, size))
+
+
+class ModelPool:
+    """``size`` instances of one model; ``run`` borrows one for a call (blocking up to ``wait_s``)."""
+
+    def __init__(self, ref: str = "default", backend: Optional[str] = None, *, size: int = 1,
+                 n_ctx: int = 4096, n_threads: Optional[int] = None, **options: Any) -> None:
+        if size < 1:
+            raise ValueError("a model pool needs at least one instance")
+        self.size = size
+        self._free: "queue.Queue[EcomModel]" = queue.Queue()
+        self._models: list[EcomModel] = []
+        self._busy = 0
+        self._count_lock = threading.Lock()
+        load_options: dict[str, Any] = {"n_ctx": n_ctx, **options}
+        threads = n_threads or default_threads(size)
+        for _ in range(size):
+            model = EcomModel.load(ref, backend=backend,
+                                   **({"n_threads": threads} if _takes_threads(ref, backend) else {}),
+                                   **load_options)
+            self._models.append(model)
+            self._free.put(model)
+        first = self._models[0]
+        resolved = first.resolved or resolve(ref)
+        files = path_size(resolved.path) + (path_size(resolved.adapter) if resolved.adapter else 0)
+        self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
+                              size_bytes=files,
+                              adapter=str(resolved.adapter) if resolved.adapter else None)
+        self.n_threads = threads
+
+    @property
+    def busy(self) -> int:
+        """Instances lent out right now."""
+        return self._busy
+
+    @contextmanager
+    def borrow(self, wait_s: Optional[float] = None) -> Iterator[EcomModel]:
+        """Borrow a free instance (waiting up to ``wait_s`` seconds, forever if ``None``)."""
+        try:
+            model = self._free.get(timeout=wait_s)
+        except queue.Empty:
+            raise PoolBusyError(f"all {self.size} model instance(s) stayed busy for {wait_s:.0f} s; "
+                                f"retry later or start the server with a larger --pool-size") from None
+        with self._count_lock:
+            self._busy += 1
+        try:
+            yield model
+        finally:
+            with self._count_lock:
+                self._busy -= 1
+            self._free.put(model)
+
+    def run(self, task: str, *, truncate: bool = False, wait_s: Optional[float] = None,
+            **fields: Any) -> Answer:
+        """Run one task on a borrowed instance; errors are the runtime's (``InvalidInputError``...)."""
+        start = time.perf_counter()
+        with self.borrow(wait_s) as model:
+            begun = time.perf_counter()
+            result = model.run(task, truncate=truncate, **fields)
+            done = time.perf_counter()
+        return Answer(result=result, latency_s=done - begun, waited_s=begun - start)
+
+    def close(self) -> None:
+        for model in self._models:
+            model.close()
+        self._models.clear()
+
+
+def _takes_threads(ref: str, backend: Optional[str]) -> bool:
+    """Only llama.cpp takes ``n_threads``; other backends size their own thread pools."""
+    if backend is not None:
+        return backend == "llama.cpp"
+    try:
+        return resolve(ref).kind == "gguf"
+    except EcomError:
+        return True  # let EcomModel.load raise its clear error
+
+
+class PoolRegistry:
+    """Pools by (model reference, backend), loaded on first use: the demo's model picker."""
+
+    def __init__(self, *, size: int = 1, n_ctx: int = 4096) -> None:
+        self.size = size
+        self.n_ctx = n_ctx
+        self._pools: dict[tuple[str, Optional[str]], ModelPool] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ref: str, backend: Optional[str] = None) -> ModelPool:
+        key = (str(ref), backend)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._pools[key] = ModelPool(str(ref), backend, size=self.size, n_ctx=self.n_ctx)
+            return pool
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
+
+
+__all__ = ["Answer", "ModelInfo", "ModelPool", "PoolBusyError", "PoolRegistry", "path_size"]

@@ -1,0 +1,310 @@
+"""The HTTP API: one JSON endpoint per e-commerce task, served by FastAPI + uvicorn.
+
+    ecomlm serve --model default --port 8000
+    curl -s localhost:8000/v1/tasks/sentiment -H 'content-type: application/json' \\
+         -d '{"text": "Broke after a week", "labels": ["positive", "negative"]}'
+
+Endpoints: ``POST /v1/tasks/{task}`` (body: the task's inputs, plus ``"truncate": true`` to cut an
+over-long text to fit), ``GET /v1/tasks``, ``GET /health``, ``GET /openapi.json`` and ``/docs``.
+
+Errors are JSON ``{"error": CODE, "detail": MESSAGE}``: 400 malformed JSON, 404 unknown task,
+413 body over ``max_body_bytes`` or prompt over the model's context, 422 invalid inputs,
+503 too many requests waiting, 504 no answer within ``request_timeout_s``.
+
+Concurrency: requests run on a thread pool with one worker per model instance of a ``ModelPool``
+(an instance is never used by two requests at once); at most ``max_queue`` requests wait.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import ContextOverflowError, InvalidInputError, UnknownTaskError
+
+from .examples import examples_for
+from .pool import ModelPool, PoolBusyError
+
+if TYPE_CHECKING:  # fastapi is an optional dependency (extra "demo")
+    from fastapi import FastAPI
+
+
+@dataclass
+class ServerConfig:
+    """Limits of the API (defaults suit a laptop serving a 135M model)."""
+
+    max_body_bytes: int = 64_000       # 413 above this
+    request_timeout_s: float = 60.0    # 504 when the answer takes longer (queue wait included)
+    max_queue: int = 64                # 503 when more requests than this wait for a model instance
+
+
+class _Limits:
+    """Counts the requests waiting or running, to refuse new ones beyond ``max_queue``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending = 0
+        self.served = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.pending >= self.limit:
+                return False
+            self.pending += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.pending -= 1
+            self.served += 1
+
+
+class BodyLimitMiddleware:
+    """ASGI middleware answering 413 to a request body over ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"").decode()
+        size = int(declared) if declared.isdigit() else None
+        if size is None:  # chunked: read the body here, up to the limit, and replay it
+            chunks, size, more = [], 0, True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                more = message.get("more_body", False)
+                if size > self.max_bytes:
+                    break
+            body = b"".join(chunks)
+            sent = False
+
+            async def replay() -> dict:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            receive = replay
+        if size > self.max_bytes:
+            response = _error(413, "too_large", f"the request body has {size}+ bytes; the limit is "
+                                                f"{self.max_bytes} (shorten the text, or split it)")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _error(status: int, code: str, detail: str) -> Any:
+    from fastapi.responses import JSONResponse
+    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+
+def _request_model(task: catalog.Task) -> Any:
+    """A pydantic model of the task's inputs (for validation and for the OpenAPI schema)."""
+    from pydantic import ConfigDict, Field, create_model
+
+    fields: dict[str, Any] = {}
+    for name in task.fields:
+        caption = catalog.FIELD_CAPTIONS[name]
+        if name in catalog.LIST_FIELDS:
+            type_: Any = Union[list[str], str]
+            caption += " (a list of strings, or one comma-separated string)"
+        elif name in catalog.DICT_FIELDS:
+            type_ = dict[str, str]
+            caption += " (an object of attribute -> value)"
+        else:
+            type_ = str
+        if name in task.required:
+            fields[name] = (type_, Field(..., description=caption))
+        else:
+            fields[name] = (Optional[type_], Field(None, description=caption))
+    fields["truncate"] = (bool, Field(False, description="cut an over-long text or context to fit "
+                                                         "the model's context instead of answering 413"))
+    examples = examples_for(task.name)[:1]
+    config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
+    return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",
+                        __config__=config, **fields)
+
+
+def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastAPI":
+    """The FastAPI application serving ``pool`` (the caller owns the pool and closes it)."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+
+    config = config or ServerConfig()
+    limits = _Limits(config.max_queue)
+    executor = ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix="ecomlm-model")
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="ecomlm", version="0.1.0", lifespan=lifespan,
+                  description="E-commerce tasks (entities, attributes, classification, matching, QA, "
+                              f"generation) answered by a small local model: {pool.info.label()}.")
+    app.state.pool = pool
+    app.state.limits = limits
+    app.state.config = config
+
+    # -- limits and errors ------------------------------------------------------------------------
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Any:
+        problems = []
+        malformed = False
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            if err.get("type") == "json_invalid":
+                malformed = True
+            problems.append(f"{where}: {err.get('msg')}")
+        task = request.path_params.get("task") or request.url.path.rsplit("/", 1)[-1]
+        hint = ""
+        if task in catalog.TASKS:
+            t = catalog.TASKS[task]
+            hint = (f"; task {task!r} takes {list(t.required)} (required) and "
+                    f"{list(t.optional) + ['truncate']} (optional)")
+        if malformed:
+            return _error(400, "malformed_json", "; ".join(problems))
+        return _error(422, "invalid_input", "; ".join(problems) + hint)
+
+    # -- the endpoints ------------------------------------------------------------------------------
+    @app.get("/health", tags=["service"], summary="Whether the model is loaded, and how busy it is")
+    def health() -> dict[str, Any]:
+        info = pool.info
+        return {"status": "ok", "model": info.ref, "backend": info.backend, "path": info.path,
+                "size_mb": round(info.size_mb, 1), "adapter": info.adapter, "instances": pool.size,
+                "busy": pool.busy, "pending": limits.pending, "served": limits.served}
+
+    @app.get("/v1/tasks", tags=["tasks"], summary="The tasks and their inputs")
+    def tasks() -> list[dict[str, Any]]:
+        return [{"name": t.name, "family": t.family, "summary": t.summary,
+                 "inputs": list(t.required), "optional_inputs": list(t.optional), "output": t.output,
+                 "endpoint": f"/v1/tasks/{t.name}", "example": (examples_for(t.name) or [None])[0]}
+                for t in catalog.list_tasks()]
+
+    async def answer(task: str, payload: dict[str, Any]) -> Any:
+        truncate = bool(payload.pop("truncate", False))
+        fields = {k: v for k, v in payload.items() if v is not None}
+        if not limits.enter():
+            return _error(503, "busy", f"{limits.limit} requests are already waiting; retry later")
+        try:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(executor, lambda: pool.run(task, truncate=truncate, **fields))
+            try:
+                ans = await asyncio.wait_for(future, timeout=config.request_timeout_s)
+            except asyncio.TimeoutError:
+                return _error(504, "timeout", f"no answer within {config.request_timeout_s:.0f} s; "
+                                              f"the server is overloaded or the input is very long")
+        except UnknownTaskError as e:
+            return _error(404, "unknown_task", str(e))
+        except ContextOverflowError as e:
+            return _error(413, "context_overflow", str(e))
+        except InvalidInputError as e:
+            return _error(422, "invalid_input", str(e))
+        except PoolBusyError as e:
+            return _error(503, "busy", str(e))
+        finally:
+            limits.leave()
+        return {"task": task, "model": pool.info.ref, "backend": pool.info.backend,
+                "latency_ms": round(ans.latency_s * 1000, 1), "result": ans.result.to_dict()}
+
+    for t in catalog.list_tasks():
+        _add_task_route(app, t, answer)
+
+    @app.post("/v1/tasks/{task}", include_in_schema=False)
+    async def unknown_task(task: str) -> Any:
+        return _error(404, "unknown_task", str(UnknownTaskError(
+            f"unknown task {task!r}; known tasks: {', '.join(sorted(catalog.TASKS))} "
+            f"(GET /v1/tasks lists them)")))
+
+    return app
+
+
+def _add_task_route(app: "FastAPI", task: catalog.Task, answer: Any) -> None:
+    body_model = _request_model(task)
+
+    async def endpoint(body: body_model) -> Any:  # type: ignore[valid-type]
+        return await answer(task.name, body.model_dump(exclude_unset=False))
+
+    endpoint.__name__ = f"run_{task.name}"
+    endpoint.__annotations__ = {"body": body_model, "return": Any}  # a real class, not a string
+    app.post(f"/v1/tasks/{task.name}", tags=[task.family], summary=task.summary,
+             description=f"{task.description}\n\nOutput kind: `{task.output}`.")(endpoint)
+
+
+# -- running it -------------------------------------------------------------------------------------
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """uvicorn serving ``app`` in a background thread (tests, load tests, notebooks)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: Optional[int] = None) -> None:
+        import uvicorn
+
+        self.host = host
+        self.port = port or free_port(host)
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning",
+                                                    access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, name="ecomlm-uvicorn", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> "ServerThread":
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the API server did not start on {self.url}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(ref: str = "default", *, backend: Optional[str] = None, host: str = "127.0.0.1",
+          port: int = 8000, pool_size: int = 1, n_ctx: int = 4096,
+          config: Optional[ServerConfig] = None) -> None:
+    """Load the model and serve the API until interrupted (``ecomlm serve``)."""
+    import uvicorn
+
+    pool = ModelPool(ref, backend, size=pool_size, n_ctx=n_ctx)
+    try:
+        print(f"ecomlm API: {pool.info.label()}, {pool.size} instance(s) on http://{host}:{port} "
+              f"(docs: http://{host}:{port}/docs)", flush=True)
+        uvicorn.run(create_app(pool, config), host=host, port=port, log_level="info")
+    finally:
+        pool.close()
+
+
+__all__ = ["ServerConfig", "ServerThread", "create_app", "free_port", "serve"]
