@@ -2,7 +2,8 @@
 
 Tests of export and backends run on it: every step of the real pipeline, in seconds. The tokenizer
 (SmolLM2's, with its chat template and ``<|im_end|>`` as EOS) is read from the bundled base GGUF once
-and cached under ``<cache>/tiny-tokenizer``.
+and cached under ``<cache>/tiny-tokenizer-*`` (repaired to tokenize as llama.cpp does, see
+``tokenizer_repair.py``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def base_tokenizer_folder(gguf_path: Optional[Path] = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-tokenizer.", dir=out.parent))
     try:
         tok.save_pretrained(tmp)
+        from .tokenizer_repair import repair_folder
+        repair_folder(tmp, tmp, "smollm")
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -1,0 +1,92 @@
+"""The model an export starts from: a Hugging Face causal-LM folder, materialised from a reference.
+
+``'base'`` and ``'default'`` (and a ``.gguf`` file) are first written as a plain Hugging Face folder
+by ``ecomlm.train.base_model.materialize_base`` (cached); a folder is used as it is.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecomlm.runtime.errors import EcomError, ModelLoadError
+
+
+class UnsupportedModelError(EcomError):
+    """A model whose architecture an exporter cannot convert."""
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """A Hugging Face folder ready to export, with where it came from and its content hash."""
+
+    ref: str
+    path: Path
+    sha256: str
+    architecture: str
+    model_type: str
+
+
+def _materialize(ref: str) -> Path:
+    from ecomlm.runtime.model_ref import default_adapter
+    try:
+        from ecomlm.train.base_model import materialize_base
+    except ImportError as e:
+        raise ModelLoadError(f"exporting {ref!r} needs ecomlm.train.base_model (pip install "
+                             f"'ecomlm[train]'): {e}") from e
+    if ref == "default" and default_adapter() is not None:
+        raise ModelLoadError("'default' carries a LoRA adapter: merge it first (`ecomlm merge`) and "
+                             "export the merged folder")
+    return materialize_base("base" if ref == "default" else ref)
+
+
+def resolve_source(model: str | os.PathLike[str]) -> SourceModel:
+    """The Hugging Face folder to export for ``model``; clear errors for anything else."""
+    from ecomlm.train.base_model import source_hash
+
+    text = str(model)
+    if text in ("base", "default") or text.endswith(".gguf"):
+        path = _materialize(text)
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise ModelLoadError(f"model {text!r} does not exist; give a Hugging Face model folder, "
+                                 f"'base' or 'default'")
+        if not path.is_dir():
+            raise ModelLoadError(f"{text!r} is a file, not a Hugging Face model folder (a .gguf file "
+                                 f"is exported by giving its path ending in .gguf)")
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except FileNotFoundError:
+        raise ModelLoadError(f"{str(path)!r} is not a Hugging Face model folder (no config.json)") from None
+    except ValueError as e:
+        raise ModelLoadError(f"{path / 'config.json'} is not valid JSON: {e}") from e
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        raise ModelLoadError(f"{str(path)!r} has no weights (*.safetensors or *.bin)")
+    if not (path / "tokenizer.json").exists():
+        raise ModelLoadError(f"{str(path)!r} has no tokenizer.json: save the tokenizer with the model")
+    archs = config.get("architectures") or []
+    causal = [a for a in archs if a.endswith("ForCausalLM")]
+    if not causal:
+        raise UnsupportedModelError(
+            f"{str(path)!r} is a {', '.join(archs) or config.get('model_type', 'unknown')} model, not a "
+            f"causal language model (architectures must name a *ForCausalLM class)")
+    return SourceModel(ref=text, path=path, sha256=source_hash(path), architecture=causal[0],
+                       model_type=str(config.get("model_type", "")))
+
+
+def stage(source: SourceModel, folder: Path) -> tuple[Path, list[str]]:
+    """A folder to export from: links to ``source``'s files, with a repaired tokenizer if needed.
+
+    Returns the folder and the tokenizer repairs made (see ``tokenizer_repair.py``); the source
+    folder itself is never modified.
+    """
+    from .tokenizer_repair import repair_folder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    changes = repair_folder(source.path, folder)  # writes tokenizer files only when it changes them
+    for f in source.path.iterdir():
+        if f.is_file() and not (folder / f.name).exists():
+            os.symlink(f.resolve(), folder / f.name)
+    return folder, changes
