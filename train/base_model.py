@@ -223,10 +223,11 @@ def materialize_base(ref: str | os.PathLike[str] = "base", out_dir: str | os.Pat
 
 
 def load_base_model(ref: str | os.PathLike[str] = "base", dtype: Any = "float32",
-                    out_dir: str | os.PathLike[str] | None = None) -> Tuple[Any, Any]:
-    """``(model, tokenizer)`` for ``ref``, materialized first when it is a GGUF file.
+                    out_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Tuple[Any, Any]:
+    """``(model, tokenizer)`` for ``ref``, materialized first unless it is a materialized folder.
 
-    ``dtype`` is a torch dtype or its name (``float32`` on CPU, ``bfloat16`` on GPU).
+    ``dtype`` is a torch dtype or its name (``float32`` on CPU, ``bfloat16`` on GPU); ``kwargs`` go
+    to ``from_pretrained`` (e.g. ``attn_implementation``).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -236,5 +237,5 @@ def load_base_model(ref: str | os.PathLike[str] = "base", dtype: Any = "float32"
     already = src.is_dir() and (src / MARKER).exists()  # a folder materialize_base wrote
     folder = src if already else materialize_base(ref, out_dir)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch_dtype)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
     return model, tokenizer

@@ -46,8 +46,12 @@ def tiny_tokenizer(vocab_size: int = 600) -> Any:
 
 
 def tiny_model_dir(out_dir: str | os.PathLike[str], *, seed: int = 0, hidden_size: int = 64,
-                   layers: int = 2) -> Path:
-    """Write a tiny random LlamaForCausalLM (float32) with ``tiny_tokenizer()`` to ``out_dir``."""
+                   layers: int = 2, init_std: float = 0.2) -> Path:
+    """Write a tiny random LlamaForCausalLM (float32) with ``tiny_tokenizer()`` to ``out_dir``.
+
+    ``init_std`` is larger than Llama's 0.02 so that the tied head can express confident
+    predictions at this width (otherwise logits stay near uniform and the loss barely moves).
+    """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -55,7 +59,7 @@ def tiny_model_dir(out_dir: str | os.PathLike[str], *, seed: int = 0, hidden_siz
     tokenizer = tiny_tokenizer()
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=1024, tie_word_embeddings=True,
+                         max_position_embeddings=1024, tie_word_embeddings=True, initializer_range=init_std,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(seed)

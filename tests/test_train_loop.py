@@ -1,0 +1,97 @@
+"""The LoRA training loop on a tiny random Llama (CPU): the loss falls, and resume is exact."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
+from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
+from ecomlm.train.trainer import train  # noqa: E402
+
+BRANDS = ["Apple", "Samsung", "Sony", "Lenovo", "Nike", "Adidas", "Canon", "Dell"]
+PRODUCTS = ["phone", "laptop", "camera", "shoes", "watch", "tablet"]
+
+
+def write_corpus(path, n, seed):
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for _ in range(n):
+            brand, product = rng.choice(BRANDS), rng.choice(PRODUCTS)
+            messages = [{"role": "user", "content": f"Extract the brand: {brand} {product} {rng.randint(1, 99)}"},
+                        {"role": "assistant", "content": f"Brand: {brand}"}]
+            f.write(json.dumps({"task": "brand", "dataset": "synthetic", "lang": "en", "atomic": False,
+                                "messages": messages}) + "\n")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loop")
+    return {"base": str(tiny_model_dir(root / "tiny")), "train": write_corpus(root / "train.jsonl", 160, 0),
+            "val": write_corpus(root / "val.jsonl", 24, 1)}
+
+
+def config(**kw):
+    base = dict(lora=LoraSettings(r=8, alpha=16, dropout=0.1), max_seq_len=128, rows_per_device=2,
+                grad_accum=2, lr=2e-2, warmup_steps=1, eval_every=0, save_every=3, log_every=1, seed=7)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def losses(run):
+    return [r["loss"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "loss" in r]
+
+
+def test_tiny_llama_loss_falls(setup, tmp_path):
+    run = tmp_path / "run"
+    result = train(setup["base"], setup["train"], run, val=setup["val"], config=config(max_steps=16),
+                   progress=False)
+    assert result.finished and result.step == 16
+    curve = losses(run)
+    assert len(curve) == 16
+    assert sum(curve[-3:]) / 3 < 0.8 * curve[0], curve
+    assert result.val_loss < curve[0]
+    assert (run / "adapter" / "adapter_model.safetensors").exists()
+    report = json.loads((run / "report.json").read_text())
+    assert report["tokens_per_s"] > 0 and report["device"] == "cpu"
+    assert (run / "loss.png").stat().st_size > 1000
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(setup, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = config(max_steps=6)
+    straight = tmp_path / "straight"
+    train(setup["base"], setup["train"], straight, config=cfg, progress=False)
+
+    split = tmp_path / "split"
+    first = train(setup["base"], setup["train"], split, config=cfg, stop_after=4, progress=False)
+    assert not first.finished and first.step == 4
+    assert (split / "checkpoint-0000004").is_dir() and not (split / "adapter").exists()
+    # an interruption after step 4: the log may hold steps the checkpoint does not; resume drops them
+    with open(split / "log.jsonl", "a") as f:
+        f.write(json.dumps({"step": 5, "loss": 123.0}) + "\n")
+    second = train(setup["base"], setup["train"], split, resume=True, progress=False)
+    assert second.finished and second.step == 6
+
+    assert losses(split) == losses(straight)
+    a = load_file(str(straight / "adapter" / "adapter_model.safetensors"))
+    b = load_file(str(split / "adapter" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6)
+    assert any(a[n].abs().sum() > 0 for n in a if "lora_B" in n)  # the adapter really trained

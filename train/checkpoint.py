@@ -1,0 +1,102 @@
+"""Checkpoints that a run resumes from exactly: trainable weights, optimizer, scheduler, RNG, position.
+
+Only the trainable (LoRA) parameters are saved, not the frozen base. A checkpoint is written to a
+temp folder and renamed to ``checkpoint-NNNNNNN``, so an interrupted write leaves the previous one
+intact; older ones beyond ``keep`` are deleted.
+"""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+PREFIX = "checkpoint-"
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first."""
+    found = [p for p in Path(run_dir).glob(f"{PREFIX}*") if p.is_dir() and (p / "state.json").exists()]
+    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]))
+
+
+def latest_checkpoint(run_dir: Path) -> Optional[Path]:
+    found = checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def rng_state() -> Dict[str, Any]:
+    import numpy as np
+    import torch
+
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def trainable_state(model: Any) -> Dict[str, Any]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(run_dir: Path, step: int, *, model: Any, optimizer: Any, scheduler: Any,
+                    state: Dict[str, Any], rank_rng: Dict[int, Dict[str, Any]], keep: int = 2) -> Path:
+    """Write ``checkpoint-<step>`` atomically (main process only); ``rank_rng`` maps rank -> RNG state."""
+    import torch
+    from safetensors.torch import save_file
+
+    run_dir = Path(run_dir)
+    final = run_dir / f"{PREFIX}{step:07d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=run_dir))
+    try:
+        save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        for rank, rng in rank_rng.items():
+            torch.save(rng, tmp / f"rng_{rank}.pt")
+        (tmp / "state.json").write_text(json.dumps(dict(state, step=step), indent=2) + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: Path, *, model: Any, optimizer: Any, scheduler: Any, rank: int) -> Dict[str, Any]:
+    """Restore weights, optimizer, scheduler and this rank's RNG from ``path``; return its state."""
+    import torch
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    saved = load_file(str(path / "trainable.safetensors"))
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in saved]
+    if missing or set(saved) - set(params):
+        raise RuntimeError(f"checkpoint {path} does not match the model (missing {missing[:3]}, "
+                           f"unexpected {sorted(set(saved) - set(params))[:3]}); was the recipe changed?")
+    with torch.no_grad():
+        for name, value in saved.items():
+            params[name].copy_(value)
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
+    rng_file = path / f"rng_{rank}.pt"
+    if rng_file.exists():
+        set_rng_state(torch.load(rng_file, weights_only=False))
+    return json.loads((path / "state.json").read_text())
