@@ -41,8 +41,11 @@ def one_thread():
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("loop")
-    return {"base": str(tiny_model_dir(root / "tiny")), "train": write_corpus(root / "train.jsonl", 160, 0),
-            "val": write_corpus(root / "val.jsonl", 24, 1)}
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ECOMLM_CACHE", str(root / "cache"))  # materialized bases go here, not to ~/.cache
+    yield {"base": str(tiny_model_dir(root / "tiny")), "train": write_corpus(root / "train.jsonl", 160, 0),
+           "val": write_corpus(root / "val.jsonl", 24, 1)}
+    mp.undo()
 
 
 def config(**kw):

@@ -2,7 +2,8 @@
 
 Several examples share one row of ``max_seq_len`` tokens. Each example's ``position_ids`` restart at
 0 and no ``attention_mask`` is passed: transformers (>= 4.56; 5.x) then derives a block-diagonal
-causal mask from the position resets (``masking_utils.find_packed_sequence_indices``) for the
+causal mask from the position resets (``masking_utils.find_packed_sequence_indices``; only when
+``use_cache=False``: with a KV cache the resets are ignored) for the
 ``sdpa``/``eager``/``flex_attention`` kernels, and ``flash_attention_2`` runs varlen attention over the
 same boundaries (``prepare_fa_kwargs_from_position_ids``). Targets are shifted inside each example
 (chat_tokens), so no loss crosses a boundary. The trainer checks isolation on real data at start

@@ -1,0 +1,67 @@
+"""`ecomlm merge`: adapter merged into the base gives the adapter model's logits, in a standard folder."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
+from ecomlm.train.merge import merge_run  # noqa: E402
+from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
+from ecomlm.train.trainer import train  # noqa: E402
+from test_train_loop import write_corpus  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("merge")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    base = tiny_model_dir(root / "tiny")
+    config = TrainConfig(lora=LoraSettings(r=8, alpha=16, dropout=0.0), max_seq_len=128, rows_per_device=4,
+                         lr=2e-2, warmup_steps=1, max_steps=6, eval_every=0, save_every=0)
+    train(str(base), write_corpus(root / "train.jsonl", 64, 0), root / "run", config=config, progress=False)
+    yield root / "run"
+    torch.set_num_threads(threads)
+    mp.undo()
+
+
+def test_merge_parity_and_standard_folder(trained_run, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    from ecomlm.cli.main import main
+
+    out = tmp_path / "merged"
+    assert main(["merge", str(trained_run), "--out", str(out)]) == 0
+    report = json.loads((out / "merge_report.json").read_text())
+    assert report["max_abs_logit_diff_merged_vs_adapter"] < 1e-4
+    assert report["max_abs_logit_diff_merged_vs_base"] > 1e-3  # the adapter really changed the model
+    for name in ("model.safetensors", "config.json", "generation_config.json", "tokenizer.json"):
+        assert (out / name).exists(), name
+    assert not list(out.glob("adapter_*"))  # a plain model, no peft files
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
+    assert GenerationConfig.from_pretrained(out).eos_token_id == tokenizer.eos_token_id
+
+    # independently: the saved merged model reproduces base + adapter
+    info = json.loads((trained_run / "run.json").read_text())
+    merged = AutoModelForCausalLM.from_pretrained(out).eval()
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(info["base_dir"]),
+                                             trained_run / "adapter").eval()
+    ids = torch.tensor([tokenizer.apply_chat_template([{"role": "user", "content": "Extract the brand: Sony camera"}],
+                                                      add_generation_prompt=True)])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, with_adapter(ids).logits, rtol=1e-4, atol=1e-4)
+
+
+def test_merge_refuses_an_unfinished_run(tmp_path):
+    from ecomlm.runtime.errors import InvalidInputError
+    (tmp_path / "run").mkdir()
+    with pytest.raises(InvalidInputError, match="no finished adapter"):
+        merge_run(tmp_path / "run", tmp_path / "out")
