@@ -23,7 +23,7 @@ from ecomlm.runtime.model import EcomModel
 from ecomlm.runtime.results import (AnswerResult, LabelResult, MatchResult, Result, Span,
                                     SpansResult, TextResult)
 
-from .forms import answer_text, parse_specs
+from .forms import LINE_LIST_FIELDS, answer_text, parse_specs
 
 MAX_ROWS = 10_000
 
@@ -83,7 +83,7 @@ def _cell(name: str, value: Any) -> Any:
         return value
     if name in catalog.DICT_FIELDS:
         return parse_specs(value)
-    if name == "reviews":
+    if name in LINE_LIST_FIELDS:  # items may hold commas: one a line, or "||"-separated
         sep = "\n" if "\n" in value else "||"
         return [r.strip() for r in value.split(sep) if r.strip()]
     return value

@@ -1,7 +1,7 @@
 """Plain conversions between what people type/see in the demo and the runtime's fields/results.
 
 No Gradio here: the demo, the batch tab and the tests all call these functions.
-- list fields (labels, types, ...) are typed comma-separated; reviews one per line;
+- list fields (labels, types, ...) are typed comma-separated; reviews and candidates one per line;
 - specs (attribute -> value) one ``attribute: value`` per line (or a JSON object);
 - results become a highlighted text (entities/answers in their source, labels among their
   candidates), a table (one row per span: type/attribute, text, offsets) and a one-line answer.
@@ -18,12 +18,14 @@ from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, Result, SpansResult
 
 ANSWER_TAG = "answer"
+# List fields whose items may contain commas (reviews, product offers): typed one per line.
+LINE_LIST_FIELDS = {"reviews", "candidates"}
 
 
 def field_hint(name: str) -> str:
     """Placeholder text telling people how to type ``name``."""
-    if name == "reviews":
-        return "one review per line"
+    if name in LINE_LIST_FIELDS:
+        return f"one {'review' if name == 'reviews' else 'candidate'} per line"
     if name in catalog.DICT_FIELDS:
         return "one 'attribute: value' per line"
     if name in catalog.LIST_FIELDS:
@@ -70,7 +72,7 @@ def fields_from_form(task: Task, values: Mapping[str, Optional[str]]) -> dict[st
             continue
         if name in catalog.DICT_FIELDS:
             fields[name] = parse_specs(raw)
-        elif name == "reviews":
+        elif name in LINE_LIST_FIELDS:
             fields[name] = [r for r in (ln.strip() for ln in raw.splitlines()) if r]
         elif name in catalog.LIST_FIELDS:
             fields[name] = [v.strip() for v in raw.split(",")]
@@ -85,7 +87,7 @@ def form_from_fields(fields: Mapping[str, Any]) -> dict[str, str]:
     for name, value in fields.items():
         if name in catalog.DICT_FIELDS:
             out[name] = "\n".join(f"{k}: {v}" for k, v in value.items())
-        elif name == "reviews":
+        elif name in LINE_LIST_FIELDS:
             out[name] = "\n".join(value)
         elif name in catalog.LIST_FIELDS:
             out[name] = ", ".join(value)

@@ -1,0 +1,176 @@
+"""The HTTP API, called as users call it: a real uvicorn server on a free loopback port, httpx, the
+bundled base model (no mock). Covers every endpoint, the OpenAPI schema and bad requests."""
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from ecomlm.demo.examples import examples_for
+from ecomlm.demo.pool import ModelPool
+from ecomlm.demo.server import ServerConfig, ServerThread, create_app
+from ecomlm.runtime import catalog
+
+MAX_BODY = 8_000
+
+
+@pytest.fixture(scope="module")
+def pool(base_gguf):
+    pool = ModelPool("base", n_ctx=1024)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def api(pool):
+    with ServerThread(create_app(pool, ServerConfig(max_body_bytes=MAX_BODY, request_timeout_s=120))) as server:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            yield client
+
+
+def test_health_names_the_model(api, pool):
+    body = api.get("/health").json()
+    assert body["status"] == "ok" and body["model"] == "base" and body["backend"] == "llama.cpp"
+    assert body["instances"] == 1 and body["size_mb"] == pytest.approx(pool.info.size_mb, abs=0.1)
+
+
+def test_task_list_is_the_catalog(api):
+    tasks = api.get("/v1/tasks").json()
+    assert [t["name"] for t in tasks] == [t.name for t in catalog.list_tasks()]
+    ner = next(t for t in tasks if t["name"] == "ner")
+    assert ner["inputs"] == ["text", "types"] and ner["endpoint"] == "/v1/tasks/ner"
+    assert ner["example"]["types"]
+
+
+def test_openapi_documents_every_task_with_its_inputs(api):
+    schema = api.get("/openapi.json").json()
+    for task in catalog.list_tasks():
+        op = schema["paths"][f"/v1/tasks/{task.name}"]["post"]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        model = schema["components"]["schemas"][ref]
+        assert set(model["required"]) == set(task.required)
+        assert set(model["properties"]) == set(task.fields) | {"truncate"}
+    assert api.get("/docs").status_code == 200
+
+
+def test_classification_answer_is_one_of_the_labels(api):
+    labels = ["positive", "negative", "neutral"]
+    r = api.post("/v1/tasks/sentiment", json={"text": "Broke after a week, waste of money.", "labels": labels})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["task"] == "sentiment" and body["model"] == "base" and body["latency_ms"] > 0
+    assert len(body["result"]["labels"]) == 1 and body["result"]["labels"][0] in labels
+    assert body["result"]["candidates"] == labels
+
+
+def test_list_fields_accept_a_comma_separated_string(api):
+    r = api.post("/v1/tasks/query_match", json={"query": "usb-c charger", "product": "Anker 65W USB-C charger"})
+    assert r.status_code == 200 and isinstance(r.json()["result"]["match"], bool)
+    text = "Samsung Galaxy S24 with 12GB RAM"
+    r = api.post("/v1/tasks/ner", json={"text": text, "types": "brand, product"})
+    assert r.status_code == 200, r.text
+    for span in r.json()["result"]["spans"]:  # whatever the base model finds is really in the text
+        assert text[span["start"]:span["end"]] == span["text"] and span["type"] in ("brand", "product")
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"text": "ok", "labels": ["a", "b"], "colour": "red"}, 422, ["colour", "Extra inputs", "takes"]),
+    ({"labels": ["a", "b"]}, 422, ["text", "Field required"]),
+    ({"text": "   ", "labels": ["a", "b"]}, 422, ["'text'", "empty"]),
+    ({"text": "ok", "labels": ["a", "A"]}, 422, ["duplicates"]),
+    ({"text": "ok", "labels": []}, 422, ["non-empty list"]),
+    ({"text": "ok", "labels": 5}, 422, ["labels"]),
+    (["not", "an", "object"], 422, ["object"]),
+])
+def test_invalid_inputs_get_422_naming_the_problem(api, body, status, words):
+    r = api.post("/v1/tasks/sentiment", json=body)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == "invalid_input"
+    for word in words:
+        assert word.lower() in r.json()["detail"].lower()
+
+
+def test_malformed_json_gets_400(api):
+    r = api.post("/v1/tasks/sentiment", content=b'{"text": "ok", ', headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "malformed_json"
+
+
+def test_unknown_task_gets_404_listing_the_tasks(api):
+    r = api.post("/v1/tasks/sentimnet", json={"text": "ok"})
+    assert r.status_code == 404 and r.json()["error"] == "unknown_task"
+    assert "sentiment" in r.json()["detail"]
+
+
+def test_wrong_method_gets_405(api):
+    assert api.get("/v1/tasks/sentiment").status_code == 405
+
+
+def test_body_over_the_limit_gets_413_declared_or_streamed(api):
+    big = {"text": "cheap " * MAX_BODY, "labels": ["a", "b"]}
+    r = api.post("/v1/tasks/sentiment", json=big)
+    assert r.status_code == 413 and r.json()["error"] == "too_large" and str(MAX_BODY) in r.json()["detail"]
+
+    def chunks():  # no content-length: the server must count the bytes itself
+        yield b'{"text": "'
+        for _ in range(20):
+            yield b"x" * 1000
+        yield b'", "labels": ["a", "b"]}'
+    r = api.post("/v1/tasks/sentiment", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_prompt_over_the_context_gets_413_unless_truncated(api):
+    context = "The battery lasts ten hours and charges in two. " * 120  # ~1300 tokens > n_ctx 1024
+    r = api.post("/v1/tasks/answerability", json={"question": "How long does it last?", "context": context})
+    assert r.status_code == 413 and r.json()["error"] == "context_overflow"
+    assert "truncate" in r.json()["detail"]
+    r = api.post("/v1/tasks/answerability",
+                 json={"question": "How long does it last?", "context": context, "truncate": True})
+    assert r.status_code == 200 and isinstance(r.json()["result"]["match"], bool)
+
+
+def test_timeout_gets_504_and_the_server_recovers(pool):
+    app = create_app(pool, ServerConfig(request_timeout_s=0.001))
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=120) as client:
+        r = client.post("/v1/tasks/summarize", json=examples_for("summarize")[0])
+        assert r.status_code == 504 and r.json()["error"] == "timeout"
+        assert client.get("/health").json()["status"] == "ok"
+
+
+def test_full_queue_gets_503(pool):
+    app = create_app(pool, ServerConfig(max_queue=0))
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        r = client.post("/v1/tasks/sentiment", json=examples_for("sentiment")[0])
+        assert r.status_code == 503 and r.json()["error"] == "busy"
+
+
+def test_pool_never_lends_an_instance_twice(pool):
+    seen, errors = [], []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        try:
+            with pool.borrow(wait_s=120) as model:
+                with lock:
+                    seen.append(pool.busy)
+                model.run("subjectivity", text=f"It has {i} buttons.", labels=["subjective", "objective"])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(seen) == 4 and max(seen) == pool.size == 1
+
+
+@pytest.mark.slow
+def test_every_task_answers_its_example(api):
+    for task in catalog.list_tasks():
+        example = examples_for(task.name)[0]
+        r = api.post(f"/v1/tasks/{task.name}", json=example)
+        assert r.status_code == 200, (task.name, r.text)
+        from ecomlm.demo.loadtest import check_answer
+        assert check_answer(task.name, example, r.json()) is None, task.name
