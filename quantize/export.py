@@ -31,6 +31,7 @@ class ExportOptions:
     force: bool = False            # replace an existing --out
     threads: int = 2               # CPU threads for quantization, parity and speed runs
     parity_tokens: int = 24        # greedy tokens per parity prompt
+    parity_prompts: int = 0        # use only the first N prompts of the fixed set (0: all)
     progress: bool = True
 
 
@@ -64,22 +65,28 @@ class _Reference:
         from .parity import build_reference
 
         self.backend = TorchBackend(hf_dir, n_threads=opts.threads)
-        self.ref = build_reference(self.backend, opts.parity_tokens)
+        self.ref = build_reference(self.backend, opts.parity_tokens, opts.parity_prompts or None)
 
     def speed(self) -> dict:
         from .parity import TokenBackendScorer, measure_speed
         return measure_speed(TokenBackendScorer(self.backend), self.ref)
 
 
-def _check(ref: Optional[_Reference], make_scorer: Callable[[], Any], opts: ExportOptions) -> tuple:
+def _check(ref: Optional[_Reference], make_scorer: Callable[[], Any], opts: ExportOptions,
+           timer: "_Timer", name: str) -> tuple:
+    """Parity (and, with ``opts.speed``, tokens/s) of one artifact against the PyTorch reference."""
     if ref is None:
         return None, None
     from .parity import compare, measure_speed
 
     scorer = make_scorer()
     try:
-        parity = compare(ref.ref, scorer, scorer.tokenize).to_dict()
-        speed = measure_speed(scorer, ref.ref) if opts.speed else None
+        with timer.step(f"parity {name}"):
+            parity = compare(ref.ref, scorer, scorer.tokenize).to_dict()
+        speed = None
+        if opts.speed:
+            with timer.step(f"speed {name}"):
+                speed = measure_speed(scorer, ref.ref)
     finally:
         close = getattr(scorer, "close", None) or getattr(getattr(scorer, "backend", None), "close", None)
         if close:
@@ -137,8 +144,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
         for q in quants:
             path = files[q]
             info = ge.inspect(path, conv)
-            with timer.step(f"parity {q.upper()}"):
-                parity, speed = _check(ref, lambda: GGUFScorer(path, opts.threads), opts)
+            parity, speed = _check(ref, lambda: GGUFScorer(path, opts.threads), opts, timer, q.upper())
             artifacts.append({
                 "name": q.upper(), "quantization": {"type": q.upper(), "tool": "llama_model_quantize"
                                                     if q in ge.QUANT_TYPES else "convert_hf_to_gguf.py",
@@ -154,7 +160,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
             "tools": {**mf.tool_versions(("ecomlm", "llama-cpp-python", *_TORCH_TOOLS)),
                       "llama_cpp_converter": f"convert_hf_to_gguf.py from the llama-cpp-python "
                                              f"{conv.version} sdist"},
-            "parity_prompts": _prompt_names(), "reference_speed": ref.speed() if ref and opts.speed else None,
+            "parity_prompts": _prompt_names(), "reference_speed": _ref_speed(ref, opts, timer),
             "timings_s": timer.times, "artifacts": artifacts}
         mf.write_manifest(tmp, data)
         mf.publish(tmp, out)
@@ -197,9 +203,8 @@ def export_onnx(model: str, out: str | Path, quants: Sequence[str] = ("fp32", "i
         artifacts = []
         for q in quants:
             folder = tmp / q
-            with timer.step(f"parity {q}"):
-                parity, speed = _check(
-                    ref, lambda: TokenBackendScorer(OnnxBackend(folder, n_threads=opts.threads)), opts)
+            parity, speed = _check(
+                ref, lambda: TokenBackendScorer(OnnxBackend(folder, n_threads=opts.threads)), opts, timer, q)
             files = oe.folder_files(folder)
             weights_bytes = (folder / "model.onnx").stat().st_size
             spec = oe.ONNX_QUANTS[q]
@@ -216,7 +221,7 @@ def export_onnx(model: str, out: str | Path, quants: Sequence[str] = ("fp32", "i
         data = {
             "manifest_version": mf.MANIFEST_VERSION, "format": "onnx", "created": mf.now(),
             "machine": mf.machine(), "source": _source_entry(src, repairs), "tools": tools,
-            "parity_prompts": _prompt_names(), "reference_speed": ref.speed() if ref and opts.speed else None,
+            "parity_prompts": _prompt_names(), "reference_speed": _ref_speed(ref, opts, timer),
             "timings_s": timer.times, "artifacts": artifacts}
         for art in artifacts:  # each folder carries its own manifest (one artifact)
             own = dict(data, artifacts=[dict(art, files=[dict(f, path=f["path"].split("/", 1)[1])
@@ -235,3 +240,10 @@ def export_onnx(model: str, out: str | Path, quants: Sequence[str] = ("fp32", "i
 def _prompt_names() -> list[str]:
     from .parity import PARITY_PROMPTS
     return [name for name, _ in PARITY_PROMPTS]
+
+
+def _ref_speed(ref: Optional[_Reference], opts: ExportOptions, timer: _Timer) -> Optional[dict]:
+    if ref is None or not opts.speed:
+        return None
+    with timer.step("speed PyTorch"):
+        return ref.speed()

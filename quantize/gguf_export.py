@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from .converter import Converter, ensure_converter
+from ecomlm.runtime.errors import EcomError
+
 from .source import UnsupportedModelError
 
 #: converter output types (written directly by convert_hf_to_gguf.py)
@@ -50,7 +52,7 @@ print(json.dumps({"tensor_types": dict(types), "n_tensors": len(r.tensors), "n_w
 """
 
 
-class ConversionError(RuntimeError):
+class ConversionError(EcomError):
     """The converter failed for another reason than an unsupported architecture."""
 
 

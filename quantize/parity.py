@@ -98,9 +98,9 @@ def prompt_ids(tokenizer, prompts: Sequence[tuple[str, dict]] = PARITY_PROMPTS) 
     return out
 
 
-def build_reference(torch_backend, max_new_tokens: int = 24) -> Reference:
-    """Greedy continuations and answer-position logits of the PyTorch model."""
-    prompts = prompt_ids(torch_backend.tokenizer)
+def build_reference(torch_backend, max_new_tokens: int = 24, n_prompts: Optional[int] = None) -> Reference:
+    """Greedy continuations and answer-position logits of the PyTorch model (first ``n_prompts``)."""
+    prompts = prompt_ids(torch_backend.tokenizer)[:n_prompts]
     conts, logits = [], []
     for ids in prompts:
         cont = torch_backend.greedy_ids(ids, max_new_tokens)

@@ -86,7 +86,9 @@ def stage(source: SourceModel, folder: Path) -> tuple[Path, list[str]]:
 
     folder.mkdir(parents=True, exist_ok=True)
     changes = repair_folder(source.path, folder)  # writes tokenizer files only when it changes them
+    # a byte-level tokenizer has no SentencePiece model; a stray one would make the converter use it
+    skip = {"tokenizer.model"} if changes else set()
     for f in source.path.iterdir():
-        if f.is_file() and not (folder / f.name).exists():
+        if f.is_file() and f.name not in skip and not (folder / f.name).exists():
             os.symlink(f.resolve(), folder / f.name)
     return folder, changes

@@ -69,6 +69,9 @@ def make_tiny_llama(out_dir: str | os.PathLike[str], *, hidden_size: int = 64, l
                          eos_token_id=eos, pad_token_id=eos, rms_norm_eps=1e-5)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():  # weights exactly representable in float16: an F16 export loses nothing
+        for p in model.parameters():
+            p.copy_(p.half().float())
     model.generation_config = GenerationConfig(bos_token_id=tok.bos_token_id, eos_token_id=eos,
                                                pad_token_id=eos)
     out = Path(out_dir)

@@ -1,0 +1,56 @@
+"""Markdown tables of export manifests: size, speed and parity per artifact."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from .manifest import read_manifest
+
+
+def _fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "–"
+    return format(value, spec) if spec else str(value)
+
+
+def artifact_rows(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for art in data["artifacts"]:
+        p, s = art.get("parity") or {}, art.get("speed") or {}
+        rows.append(
+            f"| {data['format']} {art['name']} | {art['bytes'] / 1e6:.1f} | {_fmt(art.get('bits_per_weight'), '.2f')} "
+            f"| {_fmt(s.get('prompt_tokens_per_s'))} | {_fmt(s.get('generation_tokens_per_s'))} "
+            f"| {_fmt(p.get('greedy_exact'), '.3f')} | {_fmt(p.get('greedy_token_agreement'), '.3f')} "
+            f"| {_fmt(p.get('teacher_forced_top1'), '.3f')} | {_fmt(p.get('mean_kl'), '.4f')} "
+            f"| {_fmt(p.get('tokenizer_match'), '.2f')} | {_fmt(art.get('task_score_delta'))} |")
+    return rows
+
+
+HEADER = ("| artifact | MB | bits/weight | prompt tok/s | gen tok/s | greedy exact | greedy tokens "
+          "| teacher-forced top-1 | mean KL | tokenizer match | task-score delta |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def render(manifests: Iterable[dict[str, Any]]) -> str:
+    manifests = list(manifests)
+    lines = [HEADER]
+    reference = next((m["reference_speed"] for m in manifests if m.get("reference_speed")), None)
+    if reference:
+        lines.append(f"| PyTorch fp32 (reference) | – | 32 | {reference['prompt_tokens_per_s']} | "
+                     f"{reference['generation_tokens_per_s']} | 1 | 1 | 1 | 0 | 1 | 0 |")
+    for m in manifests:
+        lines += artifact_rows(m)
+    notes = []
+    for m in manifests:
+        timings = ", ".join(f"{k} {v:.0f} s" for k, v in m.get("timings_s", {}).items())
+        notes.append(f"- {m['format']}: source `{m['source']['ref']}` (sha256 {m['source']['sha256'][:12]}), "
+                     f"machine: {m.get('machine', '?')}; steps: {timings}")
+        if m["format"] == "gguf":
+            for art in m["artifacts"]:
+                types = ", ".join(f"{k} {v}" for k, v in sorted(art["quantization"]["tensor_types"].items()))
+                notes.append(f"  - {art['name']} tensor types: {types}")
+    return "\n".join(lines + [""] + notes) + "\n"
+
+
+def render_folders(folders: Iterable[Path]) -> str:
+    return render(read_manifest(Path(f)) for f in folders)
