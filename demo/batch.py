@@ -61,8 +61,10 @@ def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[tuple[int, 
             rows: list[tuple[int, Any]] = []
             for n, row in enumerate(reader, 1):
                 if None in row:  # more cells than header columns
-                    rows.append((n, InvalidInputError(f"has {len(columns) + len(row[None])} cells but the "
-                                                      f"header names {len(columns)} columns")))
+                    error = InvalidInputError(f"has {len(columns) + len(row[None])} cells but the "
+                                              f"header names {len(columns)} columns")
+                    error.cells = {k: v for k, v in row.items() if k is not None}  # type: ignore[attr-defined]
+                    rows.append((n, error))
                 else:
                     rows.append((n, {k: v for k, v in row.items() if v is not None}))
         return columns, rows[:MAX_ROWS]
@@ -160,7 +162,8 @@ def run_table(model: EcomModel, task: str, input_path: str | os.PathLike[str],
         writer.writerow(["row", *columns, "answer", "error"])
         bad = dict(errors)
         for n, row in rows:
-            cells = [row.get(c, "") if isinstance(row, dict) else "" for c in columns]
+            values = row if isinstance(row, dict) else getattr(row, "cells", {})
+            cells = [values.get(c, "") for c in columns]
             cells = [json.dumps(c, ensure_ascii=False) if not isinstance(c, str) else c for c in cells]
             answer = answer_text(_result_from_dict(results[n])) if n in results else ""
             writer.writerow([n, *cells, answer, bad.get(n, "")])
