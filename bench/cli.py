@@ -7,17 +7,15 @@ import shlex
 import sys
 from pathlib import Path
 
+from ecomlm.evaluate.cli import add_models_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure speed and memory of models and backends",
                        description="Load time, peak RSS, prompt and generation tokens/s, and items/s of "
                                    "NER over 100 product titles, for each model; our API vs raw "
                                    "llama-cpp-python, prefix-cache reuse, and batched decoding.")
-    p.add_argument("--model", action="append", dest="models", metavar="REF",
-                   help="model to measure (repeat for several; ratios are against the first): default, "
-                        "base, a .gguf file, an ONNX folder or a Hugging Face folder (default: default)")
-    p.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
-                   help="inference backend (default: the one that fits each model's format)")
+    add_models_options(p, "model to measure; ratios are against the first")
     p.add_argument("--items", type=int, default=100, help="number of titles (at most 100)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--batch-sizes", default="1,8",

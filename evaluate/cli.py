@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 
+def add_models_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--model REF`` (repeatable, into ``args.models``) and ``--backend``: eval and bench share them."""
+    parser.add_argument("--model", action="append", dest="models", metavar="REF",
+                        help=f"{what} (repeat for several): default, base, a .gguf file, an ONNX folder "
+                             f"or a Hugging Face folder (default: default)")
+    parser.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
+                        help="inference backend (default: the one that fits each model's format)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score models on the EcomGPT held-out tasks",
                        description="Run each model on the held-out tasks (through the task catalog) and "
@@ -14,11 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heldout", required=True, type=Path,
                    help="folder of the held-out tasks (<Dataset>/tasks/<task>/{meta-info,test}.json), "
                         "e.g. ../shared/ecomgpt_heldout")
-    p.add_argument("--model", action="append", dest="models", metavar="REF",
-                   help="model to evaluate (repeat for several): default, base, a .gguf file, an ONNX "
-                        "folder or a Hugging Face folder (default: default)")
-    p.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
-                   help="inference backend (default: the one that fits each model's format)")
+    add_models_options(p, "model to evaluate")
     p.add_argument("--limit", type=int, default=None, help="only the first N instances of each task")
     p.add_argument("--task", action="append", dest="tasks", metavar="NAME",
                    help="only this held-out task (folder name; repeat for several)")

@@ -103,7 +103,7 @@ def pooled(task_scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_task(model: Any, task: HeldoutTask, *, progress: bool = True,
+def run_task(model: Any, task: HeldoutTask, *,
              on_item: Optional[Callable[[], None]] = None) -> list[Example]:
     """Run ``model`` (an ``EcomModel``) over every instance of ``task``; an item that fails (input
     the catalog refuses, a context that cannot fit) is recorded with its error and an empty answer."""
@@ -149,7 +149,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
         for task in tasks:
             if bar is not None:
                 bar.set_postfix_str(task.name[:40])
-            run.examples[task.name] = run_task(model, task, progress=progress,
+            run.examples[task.name] = run_task(model, task,
                                                on_item=bar.update if bar is not None else None)
     finally:
         if bar is not None:
