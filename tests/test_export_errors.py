@@ -1,0 +1,92 @@
+"""Bad inputs to `ecomlm export` fail with clear messages, before any work and without leftovers."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from ecomlm.cli.main import main
+
+
+def run_cli(*args: str) -> int:
+    return main(["export", *args])
+
+
+def test_missing_model_and_non_model_folder(tmp_path, capsys):
+    assert run_cli("gguf", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--quiet") == 1
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert run_cli("onnx", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--quiet") == 1
+    assert "no config.json" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_not_a_causal_lm(tmp_path, capsys):
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "tokenizer.json").write_text("{}")
+    assert run_cli("onnx", str(folder), "--out", str(tmp_path / "o"), "--quiet") == 1
+    assert "not a causal language model" in capsys.readouterr().err
+
+
+def test_unknown_quantization(tmp_path, capsys):
+    assert run_cli("gguf", "base", "--out", str(tmp_path / "o"), "--quant", "f16,q9_z") == 1
+    err = capsys.readouterr().err
+    assert "q9_z" in err and "q4_k_m" in err
+    assert run_cli("onnx", "base", "--out", str(tmp_path / "o"), "--quant", "int3") == 1
+    assert "int3" in capsys.readouterr().err
+
+
+def test_existing_output_needs_force(tmp_path, capsys):
+    (tmp_path / "o").mkdir()
+    assert run_cli("onnx", "base", "--out", str(tmp_path / "o"), "--quiet") == 1
+    assert "--force" in capsys.readouterr().err
+
+
+def test_converter_not_found_is_explained(tmp_path, monkeypatch):
+    from ecomlm.quantize.converter import ConverterUnavailableError, ensure_converter
+
+    monkeypatch.setenv("ECOMLM_LLAMA_CPP_SRC", str(tmp_path / "missing"))
+    with pytest.raises(ConverterUnavailableError, match="convert_hf_to_gguf.py"):
+        ensure_converter()
+    monkeypatch.delenv("ECOMLM_LLAMA_CPP_SRC")
+    monkeypatch.setenv("ECOMLM_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ConverterUnavailableError, match="fetch-converter"):
+        ensure_converter(download=False)
+
+
+def test_tokenizer_repair_only_touches_gguf_derived_tokenizers():
+    from ecomlm.quantize.tokenizer_repair import repair_tokenizer_json
+
+    plain = {"model": {"type": "BPE", "byte_fallback": False}, "pre_tokenizer": {"type": "ByteLevel"},
+             "decoder": {"type": "ByteLevel"}}
+    assert repair_tokenizer_json(plain, "smollm") == (plain, [])
+    hybrid = {"model": {"type": "BPE", "byte_fallback": True}, "pre_tokenizer": {"type": "ByteLevel"},
+              "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "ByteLevel"}]},
+              "post_processor": {"type": "TemplateProcessing"}}
+    fixed, changes = repair_tokenizer_json(hybrid, "smollm")
+    assert changes and fixed["decoder"]["type"] == "ByteLevel" and not fixed["model"]["byte_fallback"]
+    assert fixed["pre_tokenizer"]["pretokenizers"][0]["type"] == "Digits"
+
+
+@pytest.mark.slow
+def test_unsupported_architecture_is_reported(tmp_path, capsys):
+    """A causal LM that llama.cpp's converter does not know: a clear error, no output folder."""
+    pytest.importorskip("torch")
+    from ecomlm.quantize.tiny import make_tiny_llama
+
+    folder = make_tiny_llama(tmp_path / "tiny")
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["FrobnicatorForCausalLM"]
+    config["model_type"] = "frobnicator"
+    (folder / "config.json").write_text(json.dumps(config))
+    assert run_cli("gguf", str(folder), "--out", str(tmp_path / "o"), "--quant", "f16", "--quiet") == 1
+    err = capsys.readouterr().err
+    assert "FrobnicatorForCausalLM" in err and "not supported" in err
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    shutil.rmtree(folder)
