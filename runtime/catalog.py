@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from .constraints import NONE_ANSWER, Choice, ChoiceLines, Constraint, FreeLines, PrefixedLines
+from .constraints import (NONE_ANSWER, Choice, ChoiceLines, Constraint, FreeLine, FreeLines,
+                          PrefixedLines)
 from .errors import InvalidInputError, UnknownTaskError
 from .results import (AnswerResult, LabelResult, MatchResult, Result, Span, SpansResult,
                       TextResult)
@@ -97,6 +98,7 @@ class Task:
     options_field: Optional[str] = None   # field holding the closed set (labels, types, ...)
     source_field: Optional[str] = None    # field that extracted spans must come from
     max_new_tokens: int = 64
+    single_line: bool = False             # free-text answer of one line (titles)
     fixed_options: tuple[str, ...] = ()   # closed set fixed by the task itself (e.g. A/B)
 
     @property
@@ -291,7 +293,7 @@ _TASKS: list[Task] = [
           ["Write a product title from the attributes.",
            "Generate a concise listing title that includes the key attributes.",
            "Compose the product's title from its attribute values."],
-          ["specs"], TEXT, max_new_tokens=64),
+          ["specs"], TEXT, max_new_tokens=64, single_line=True),
     _task("ad_copy", "generation", "Advertising copy written from product attributes.",
           "Ad copy generation: write an attractive product description from its attributes.",
           ["Write advertising copy for the product from its attributes.",
@@ -378,7 +380,7 @@ def options_of(task: Task, fields: Mapping[str, Any]) -> list[str]:
 def _render_value(name: str, value: Any) -> str:
     if name in DICT_FIELDS:
         return "; ".join(f"{k}: {v}" for k, v in value.items())
-    if name == "reviews":
+    if name in ("reviews", "candidates"):  # items may contain commas: one a line
         return "".join(f"\n- {r}" for r in value)
     if name in LIST_FIELDS:
         return ", ".join(value)
@@ -444,6 +446,8 @@ def constraint_for(task: Task, fields: Mapping[str, Any]) -> Optional[Constraint
         return PrefixedLines(tuple(options_of(task, fields)))
     if task.output == SPANS:
         return FreeLines()
+    if task.single_line:
+        return FreeLine()
     return None
 
 

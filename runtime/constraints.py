@@ -8,6 +8,7 @@ A task's output format decides which constraint applies (see ``catalog.Task.cons
 - ``PrefixedLines``: lines ``<prefix>: <free text>`` where the prefix is one of the given strings,
   or the ``none`` word alone (NER over a type list, attribute extraction over attribute names).
 - ``FreeLines``: lines of free text, or the ``none`` word (span detection, aspect term extraction).
+- ``FreeLine``: exactly one line of free text (titles), so a small model cannot ramble on.
 
 Free text inside a line cannot be constrained to "a substring of the input" by a grammar; the
 validators in ``spans.py`` check it afterwards and drop what does not occur in the input.
@@ -43,7 +44,12 @@ class FreeLines:
     none: str = NONE_ANSWER
 
 
-Constraint = Union[Choice, ChoiceLines, PrefixedLines, FreeLines]
+@dataclass(frozen=True)
+class FreeLine:
+    pass
+
+
+Constraint = Union[Choice, ChoiceLines, PrefixedLines, FreeLines, FreeLine]
 
 
 def gbnf_literal(text: str) -> str:
@@ -95,4 +101,6 @@ def to_gbnf(constraint: Constraint, max_lines: int = 32) -> str:
             f"root ::= {gbnf_literal(constraint.none)} | line (\"\\n\" line){{0,{max_lines - 1}}}\n"
             f"line ::= {_FREE_TEXT}\n"
         )
+    if isinstance(constraint, FreeLine):
+        return f"root ::= {_FREE_TEXT}\n"
     raise TypeError(f"unknown constraint {constraint!r}")

@@ -44,12 +44,12 @@ class EcomModel:
         return self.backend.chat_prompt(catalog.build_messages(t, fields))
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
+        # Under a grammar the model may spell an option in more tokens than its usual tokenization;
+        # one token per UTF-8 byte is an upper bound, and decoding stops as soon as the grammar ends.
         if task.output in (catalog.LABEL, catalog.CHOICE, catalog.YES_NO):
-            longest = max(self.backend.count_tokens(o) for o in catalog.options_of(task, fields))
-            return longest + 2
+            return max(len(o.encode("utf-8")) for o in catalog.options_of(task, fields)) + 2
         if task.output == catalog.LABELS:
-            options = catalog.options_of(task, fields)
-            return sum(self.backend.count_tokens(o) + 1 for o in options) + 2
+            return sum(len(o.encode("utf-8")) + 1 for o in catalog.options_of(task, fields)) + 2
         return task.max_new_tokens
 
     def _fit(self, task: Task, fields: dict[str, Any], max_tokens: int, truncate: bool) -> str:

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.constraints import Choice, ChoiceLines, FreeLines, PrefixedLines, to_gbnf
+from ecomlm.runtime.constraints import Choice, ChoiceLines, FreeLine, FreeLines, PrefixedLines, to_gbnf
 from ecomlm.runtime.errors import InvalidInputError, UnknownTaskError
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
 
@@ -141,7 +141,8 @@ def test_constraints_follow_the_output_kind():
     assert c("multi_classify", text="x", labels="a,b") == ChoiceLines(("a", "b"))
     assert c("ner", text="x", types="Brand") == PrefixedLines(("Brand",))
     assert c("aspect_extraction", text="x") == FreeLines()
-    assert c("title_generation", specs={"a": "b"}) is None
+    assert c("title_generation", specs={"a": "b"}) == FreeLine()
+    assert c("summarize", reviews=["good", "bad"]) is None
 
 
 def test_gbnf_escapes_quotes_and_backslashes():

