@@ -18,7 +18,7 @@ from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import EcomError
 
 from . import forms
-from .batch import main_field, read_rows, run_table
+from .batch import guess_column, read_rows, run_table
 from .examples import examples_for
 from .models import ModelChoice, model_choices
 from .pool import PoolRegistry
@@ -212,12 +212,11 @@ def _batch_tab(model: "gr.Dropdown", registry: PoolRegistry) -> None:
             if not path:
                 return gr.update(choices=[], value=None)
             try:
-                columns, _ = read_rows(path)
+                columns, rows = read_rows(path)
             except EcomError as e:
                 raise gr.Error(str(e)) from None
-            want = main_field(catalog.get_task(task_name))
-            return gr.update(choices=columns, value=want if want in columns else
-                             (columns[0] if columns else None))
+            return gr.update(choices=columns,
+                             value=guess_column(catalog.get_task(task_name), columns, rows))
 
         def on_task(task_name: str) -> Any:
             t = catalog.get_task(task_name)

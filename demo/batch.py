@@ -47,6 +47,19 @@ def main_field(task: Task) -> str:
     return next(f for f in task.required if f not in catalog.OPTION_FIELDS)
 
 
+def guess_column(task: Task, columns: list[str], rows: list[tuple[int, Any]]) -> Optional[str]:
+    """The column to feed the task's main input: the one named like it, else the longest text."""
+    want = main_field(task)
+    if want in columns:
+        return want
+    free = [c for c in columns if c not in catalog.FIELD_CAPTIONS] or columns
+    dicts = [r for _, r in rows[:200] if isinstance(r, dict)]
+
+    def mean_length(column: str) -> float:
+        return sum(len(str(r.get(column, ""))) for r in dicts) / max(1, len(dicts))
+    return max(free, key=mean_length) if free else None
+
+
 def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[tuple[int, Any]]]:
     """(column names, [(row number, dict or an exception)]) of a ``.csv`` or ``.jsonl`` file."""
     p = Path(path)
@@ -102,6 +115,8 @@ def row_fields(task: Task, row: Mapping[str, Any], column: Optional[str],
             fields[name] = _cell(name, value)
     if column and column not in row:
         raise InvalidInputError(f"has no column {column!r}")
+    if column and row.get(column) in (None, "") and target not in fields:
+        raise InvalidInputError(f"the column {column!r} is empty; it feeds the input {target!r}")
     return fields
 
 
@@ -174,4 +189,4 @@ def run_table(model: EcomModel, task: str, input_path: str | os.PathLike[str],
                         errors=sorted(errors), preview=preview)
 
 
-__all__ = ["BatchOutcome", "main_field", "read_rows", "row_fields", "run_table"]
+__all__ = ["BatchOutcome", "guess_column", "main_field", "read_rows", "row_fields", "run_table"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ecomlm.demo.batch import main_field, read_rows, run_table
+from ecomlm.demo.batch import guess_column, main_field, read_rows, run_table
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
@@ -17,6 +17,13 @@ def test_main_field_is_the_source_or_first_item():
     assert main_field(catalog.get_task("ner")) == "text"
     assert main_field(catalog.get_task("query_match")) == "query"
     assert main_field(catalog.get_task("title_generation")) == "specs"
+
+
+def test_column_guess_prefers_the_field_name_then_the_longest_text():
+    task = catalog.get_task("sentiment")
+    rows = [(1, {"id": "17", "review": "Great value for money", "text": "x"})]
+    assert guess_column(task, ["id", "review", "text"], rows) == "text"
+    assert guess_column(task, ["id", "review"], rows) == "review"
 
 
 def test_unknown_file_kind_is_refused(tmp_path):
@@ -40,8 +47,8 @@ def test_csv_batch_answers_good_rows_and_lists_bad_ones(base_model, tmp_path):
                         defaults={"labels": LABELS}, on_item=lambda i, n: seen.append((i, n)))
     assert outcome.n_rows == 4 and outcome.n_ok == 2
     assert [n for n, _ in outcome.errors] == [2, 3]
-    assert "text" in outcome.errors[0][1] and "cells" in outcome.errors[1][1]
-    assert seen[-1] == (3, 3)  # the empty row reaches the runtime, which names the problem
+    assert "'review' is empty" in outcome.errors[0][1] and "cells" in outcome.errors[1][1]
+    assert seen[-1] == (2, 2)
     lines = [json.loads(ln) for ln in outcome.jsonl_path.read_text().splitlines()]
     assert [ln["row"] for ln in lines] == [1, 4]
     assert lines[0]["input"]["id"] == "a1"
