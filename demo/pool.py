@@ -20,8 +20,8 @@ from typing import Any, Iterator, Optional
 from ecomlm.runtime import EcomModel
 
 # llama.cpp's OpenMP worker threads spin while they wait. When requests, pool instances or other
-# processes share the cores, spinning threads starve the ones doing work: a sentiment call took 3.3 s
-# spinning and 0.34 s passive on a busy 2-core machine. Must be set before llama_cpp is first loaded.
+# processes share the cores, spinning threads starve the ones doing work (many times slower on a busy
+# 2-core machine). Must be set before llama_cpp is first loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ecomlm.runtime.errors import EcomError
 from ecomlm.runtime.model_ref import resolve
