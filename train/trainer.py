@@ -288,6 +288,10 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
                             state=state, rank_rng=dict(enumerate(rngs)), keep=config.keep_checkpoints)
         accelerator.wait_for_everyone()
 
+    if step == 0 and config.eval_every:  # the starting point of the val curve
+        start_val = validate()
+        if main and start_val is not None:
+            _log(log_path, {"step": 0, "val_loss": round(start_val, 5)})
     wrapper.train()
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not (progress and main),
                dynamic_ncols=True)
