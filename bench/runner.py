@@ -9,7 +9,9 @@ For each model (and backend) given, in a fresh subprocess so that its peak RSS i
   (``EcomModel.run``), with the KV cache of the shared instruction prefix reused (llama-cpp-python
   keeps the longest common token prefix of consecutive prompts) and without (cache reset per item);
 - on llama.cpp: the same prompts, grammar and sampling through raw llama-cpp-python
-  (``Llama.create_completion``) on the same loaded model, and the API/raw ratio (goal >= 0.9);
+  (``Llama.create_completion`` on the same model file), and the API/raw ratio (goal >= 0.9).
+  The three paths run on separate copies of the model and take turns item by item, so a machine
+  whose load changes during the run slows them alike;
 - on llama.cpp: unconstrained greedy decoding of the same prompts one at a time vs ``n`` sequences
   per ``llama_decode`` (``batched.py``), to see whether batched decoding raises items/s on a CPU.
 
@@ -116,77 +118,89 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
         out["gen_tokens"] = n_gen
         out["gen_tok_s"] = (n_gen - 1) / (t_all - t_first) if n_gen > 1 and t_all > t_first else None
 
-        # items/s through our API, reusing the shared prefix (the normal path) and without
+        # items/s: our API reusing the shared prefix (the normal path), our API with the cache reset
+        # before each item, and raw llama-cpp-python. Each path has its own loaded copy of the model
+        # (so each keeps its own KV cache) and the paths take turns item by item, in rotating order,
+        # so that a busy machine slows them alike.
         task = catalog.get_task("ner")
-        model.run("ner", text=titles[0], types=types)  # warm-up
-        bar = _bar(len(titles) * (3 if cfg.compare_raw else 2), f"bench {ref}", cfg.progress)
-        api_raw: list[str] = []
-        _reset_cache(backend)
-        t0 = time.perf_counter()
-        for t in titles:
-            api_raw.append(model.run("ner", text=t, types=types).raw)
-            if bar is not None:
-                bar.update(1)
-        api_s = time.perf_counter() - t0
-        out["api_items_s"] = len(titles) / api_s
-        out["api_ms_per_item"] = 1000.0 * api_s / len(titles)
-
-        can_reset = _reset_cache(backend)
-        t0 = time.perf_counter()
-        for t in titles:
-            _reset_cache(backend)
-            model.run("ner", text=t, types=types)
-            if bar is not None:
-                bar.update(1)
-        no_reuse_s = time.perf_counter() - t0
-        out["no_reuse_items_s"] = len(titles) / no_reuse_s if can_reset else None
-        out["prefix_reuse_gain"] = no_reuse_s / api_s if can_reset else None
-        shared = [backend.count_tokens(model.prompt_for("ner", {"text": t, "types": types})) for t in titles[:2]]
-        out["ner_prompt_tokens"] = shared[0]
-
-        # raw llama-cpp-python: same loaded model, prompt strings, grammar and sampling
-        out.update(raw_items_s=None, api_vs_raw=None, raw_same_output=None)
+        # item 0 is a warm-up, not timed
+        fields = [catalog.normalize_fields(task, {"text": t, "types": types})
+                  for t in ["Acme phone X1", *titles]]
+        out["ner_prompt_tokens"] = backend.count_tokens(model.prompt_for(task, fields[1]))
+        no_reuse = EcomModel.load(ref, backend=cfg.backend, **options)
         llm = getattr(backend, "llm", None)
+        can_reset = _reset_cache(no_reuse.backend)
+        paths: dict[str, Any] = {"api": lambda i: model.run("ner", **fields[i]).raw}
+        if can_reset:
+            def run_no_reuse(i: int) -> str:
+                _reset_cache(no_reuse.backend)
+                return no_reuse.run("ner", **fields[i]).raw
+            paths["no_reuse"] = run_no_reuse
+        raw_llm = None
         if cfg.compare_raw and llm is not None:
-            from llama_cpp import LlamaGrammar
-            fields = catalog.normalize_fields(task, {"text": titles[0], "types": types})
-            grammar = LlamaGrammar.from_string(to_gbnf(catalog.constraint_for(task, fields)), verbose=False)
-            prompts = [model.prompt_for("ner", catalog.normalize_fields(task, {"text": t, "types": types}))
-                       for t in titles]
-            eos = backend._eos if getattr(backend, "_eos", "") else None
-            llm.reset()
-            raw_out: list[str] = []
-            t0 = time.perf_counter()
-            for p in prompts:
-                r = llm.create_completion(prompt=p, max_tokens=task.max_new_tokens, temperature=0.0,
-                                          top_k=1, repeat_penalty=1.0, grammar=grammar,
-                                          stop=[eos] if eos else None)
-                raw_out.append(r["choices"][0]["text"])
+            from llama_cpp import Llama, LlamaGrammar
+            raw_llm = Llama(model_path=backend.source, lora_path=getattr(backend, "lora_path", None),
+                            n_ctx=cfg.n_ctx, n_threads=llm.context_params.n_threads, n_batch=llm.n_batch,
+                            seed=0, verbose=False)
+            grammar = LlamaGrammar.from_string(to_gbnf(catalog.constraint_for(task, fields[0])), verbose=False)
+            eos = getattr(backend, "_eos", "") or None
+            prompts = [model.prompt_for(task, f) for f in fields]
+
+            def run_raw(i: int) -> str:
+                r = raw_llm.create_completion(prompt=prompts[i], max_tokens=task.max_new_tokens,
+                                              temperature=0.0, top_k=1, repeat_penalty=1.0, grammar=grammar,
+                                              stop=[eos] if eos else None)
+                return r["choices"][0]["text"]
+            paths["raw"] = run_raw
+        names = list(paths)
+        for name in names:
+            paths[name](0)
+        seconds = {name: 0.0 for name in names}
+        answers: dict[str, list[str]] = {name: [] for name in names}
+        bar = _bar(len(titles) * len(names), f"bench {ref}", cfg.progress)
+        for i in range(1, len(fields)):
+            for k in range(len(names)):
+                name = names[(i + k) % len(names)]
+                answer, dt = _timed(paths[name], i)
+                seconds[name] += dt
+                answers[name].append(answer)
                 if bar is not None:
                     bar.update(1)
-            raw_s = time.perf_counter() - t0
-            out["raw_items_s"] = len(titles) / raw_s
-            out["api_vs_raw"] = out["api_items_s"] / out["raw_items_s"]
-            out["raw_same_output"] = sum(a == b for a, b in zip(api_raw, raw_out)) / len(titles)
         if bar is not None:
             bar.close()
+        no_reuse.close()
+        out["api_items_s"] = len(titles) / seconds["api"]
+        out["api_ms_per_item"] = 1000.0 * seconds["api"] / len(titles)
+        out["no_reuse_items_s"] = len(titles) / seconds["no_reuse"] if "no_reuse" in seconds else None
+        out["prefix_reuse_gain"] = seconds["no_reuse"] / seconds["api"] if "no_reuse" in seconds else None
+        out.update(raw_items_s=None, api_vs_raw=None, raw_same_output=None)
+        if "raw" in seconds:
+            out["raw_items_s"] = len(titles) / seconds["raw"]
+            out["api_vs_raw"] = out["api_items_s"] / out["raw_items_s"]
+            out["raw_same_output"] = sum(a == b for a, b in zip(answers["api"], answers["raw"])) / len(titles)
+            raw_llm.close()
 
-        # batched decoding (llama.cpp): the same NER prompts, unconstrained greedy
+        # batched decoding (llama.cpp): the same NER prompts, unconstrained greedy, chunk by chunk,
+        # every batch size on each chunk in rotating order
         out["batched"] = None
         if llm is not None and cfg.batch_sizes:
             from .batched import batched_greedy
-            token_prompts = [backend.tokenize(model.prompt_for("ner", {"text": t, "types": types}))
-                             for t in titles]
+            token_prompts = [backend.tokenize(model.prompt_for(task, f)) for f in fields[1:]]
             threads = cfg.n_threads or llm.context_params.n_threads
-            runs = {}
-            for n in cfg.batch_sizes:
-                _, run = batched_greedy(llm, token_prompts, cfg.batch_max_tokens, n, threads)
-                runs[str(n)] = {"items_s": run.items_per_s, "gen_tok_s": run.gen_tokens_per_s,
-                                "seconds": run.seconds}
+            chunk = max(cfg.batch_sizes)
+            totals = {n: [0.0, 0] for n in cfg.batch_sizes}
+            for j, start in enumerate(range(0, len(token_prompts), chunk)):
+                part = token_prompts[start:start + chunk]
+                for k in range(len(cfg.batch_sizes)):
+                    n = cfg.batch_sizes[(j + k) % len(cfg.batch_sizes)]
+                    _, run = batched_greedy(llm, part, cfg.batch_max_tokens, n, threads)
+                    totals[n][0] += run.seconds
+                    totals[n][1] += run.generated_tokens
+            runs = {str(n): {"items_s": len(token_prompts) / sec, "gen_tok_s": gen / sec, "seconds": sec}
+                    for n, (sec, gen) in totals.items()}
             out["batched"] = {"max_tokens": cfg.batch_max_tokens, "runs": runs}
-            base = runs.get("1")
-            if base:
-                out["batched"]["best_gain"] = max(r["items_s"] for r in runs.values()) / base["items_s"]
+            if "1" in runs:
+                out["batched"]["best_gain"] = max(r["items_s"] for r in runs.values()) / runs["1"]["items_s"]
     finally:
         model.close()
     out["peak_rss_mb"] = _peak_rss_mb()
