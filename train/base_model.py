@@ -26,6 +26,7 @@ from typing import Any, Optional, Tuple
 from ecomlm.runtime.errors import ModelLoadError
 
 MARKER = "source.json"
+FORMAT = 2  # bump when the written folder changes; older cached folders are rebuilt
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
@@ -70,7 +71,8 @@ def source_hash(path: Path) -> str:
 
 def _cached(out_dir: Path, digest: str) -> bool:
     try:
-        return json.loads((out_dir / MARKER).read_text())["sha256"] == digest
+        marker = json.loads((out_dir / MARKER).read_text())
+        return marker["sha256"] == digest and marker.get("format") == FORMAT
     except (OSError, ValueError, KeyError):
         return False
 
@@ -162,6 +164,23 @@ def _finish_tokenizer(tokenizer: Any, gguf: Optional[Path]) -> int:
     return int(eos_id)
 
 
+def _plain_fast_tokenizer(tokenizer: Any) -> Any:
+    """The same tokenizer as a plain ``PreTrainedTokenizerFast`` (tokenizer.json only).
+
+    A tokenizer read from GGUF is a ``LlamaTokenizerFast`` whose "vocab file" is the GGUF itself:
+    saving it writes the whole GGUF as ``tokenizer.model`` and ``tokenizer_class: LlamaTokenizer``,
+    which a slow tokenizer (or llama.cpp's converter) would read as SentencePiece.
+    """
+    from transformers import PreTrainedTokenizerFast
+
+    plain = PreTrainedTokenizerFast(tokenizer_object=tokenizer.backend_tokenizer,
+                                    bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token,
+                                    unk_token=tokenizer.unk_token, pad_token=tokenizer.pad_token,
+                                    clean_up_tokenization_spaces=False)
+    plain.chat_template = tokenizer.chat_template
+    return plain
+
+
 def _build(src: Path, tmp: Path, dtype: Any) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
@@ -172,6 +191,8 @@ def _build(src: Path, tmp: Path, dtype: Any) -> None:
     model = _plain_copy(loaded, dtype)
     del loaded
     eos_id = _finish_tokenizer(tokenizer, src if src.is_file() else None)
+    if src.is_file():
+        tokenizer = _plain_fast_tokenizer(tokenizer)
     model.config.eos_token_id = eos_id
     model.config.bos_token_id = tokenizer.bos_token_id
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -207,7 +228,7 @@ def materialize_base(ref: str | os.PathLike[str] = "base", out_dir: str | os.Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _build(src, tmp, getattr(torch, dtype))
-        marker = {"source": str(src), "sha256": digest, "dtype": dtype}
+        marker = {"source": str(src), "sha256": digest, "dtype": dtype, "format": FORMAT}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         if out.exists():  # stale (other source) or forced: replace it
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
