@@ -196,7 +196,10 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
 
     tasks = load_heldout(config.heldout, config.tasks, config.limit)
     for t in tasks:
-        mapping_for(t)  # an unknown task fails before any model loads
+        mapping_for(t)  # an unknown task or a bad model reference fails before any model runs
+    from ecomlm.runtime.model_ref import resolve
+    for ref in config.models:
+        resolve(ref)
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
                            n_threads=config.n_threads, progress=config.progress)
             for ref in config.models]
