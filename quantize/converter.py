@@ -30,7 +30,8 @@ from ecomlm.runtime.errors import EcomError
 #: must equal the llama-cpp-python pin in pyproject.toml (the converter matches that build)
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 #: what we take from the sdist's vendor/llama.cpp
-_MEMBERS = ("convert_hf_to_gguf.py", "conversion", "gguf-py", "LICENSE")
+# convert_lora_to_gguf.py turns a peft adapter into a GGUF LoRA (used by ecomlm.train.merge).
+_MEMBERS = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion", "gguf-py", "LICENSE")
 _MARKER = "ecomlm-converter.json"
 
 
@@ -68,7 +69,7 @@ def cache_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
 
 
 def _complete(root: Path) -> bool:
-    return all((root / m).exists() for m in _MEMBERS[:3]) and (root / "gguf-py" / "gguf").is_dir()
+    return all((root / m).exists() for m in _MEMBERS[:4]) and (root / "gguf-py" / "gguf").is_dir()
 
 
 def _extract(tarball: Path, dest: Path, version: str) -> None:

@@ -31,6 +31,17 @@ def check_gguf_file(path: Path) -> None:
                              f"convert a Hugging Face model with `ecomlm export gguf`")
 
 
+def _prefer_passive_threads() -> None:
+    """Let llama.cpp's OpenMP threads sleep instead of spin while they wait.
+
+    With spinning threads, every other busy process on the machine (a web server, a test suite, a
+    second model) slows generation many times over; sleeping threads cost little when the machine
+    is idle. Only a default: a value already in the environment is kept. It takes effect when the
+    llama.cpp library is first loaded.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 class LlamaCppBackend(Backend):
     """A GGUF model on llama.cpp, optionally with a GGUF LoRA adapter applied at load time."""
 
@@ -39,6 +50,7 @@ class LlamaCppBackend(Backend):
     def __init__(self, model_path: str | os.PathLike[str], *, lora_path: Optional[str] = None,
                  n_ctx: int = 4096, n_threads: Optional[int] = None, n_batch: int = 512,
                  seed: int = 0) -> None:
+        _prefer_passive_threads()
         try:
             from llama_cpp import Llama
         except ImportError as e:  # pragma: no cover - llama-cpp-python is a core dependency
