@@ -60,7 +60,7 @@ def render_markdown(results: dict[str, Any], title: str = "Held-out evaluation (
         row += [_fmt(PAPER_TASKS.get(task, {}).get(p)) for p in PAPER_MODELS]
         lines.append("| " + " | ".join(row) + " |")
     for metric in METRIC_NAMES:
-        row = [f"**pooled**", METRIC_LABELS[metric], str(results["models"][models[0]]["pooled"]["n"])
+        row = ["**pooled**", METRIC_LABELS[metric], str(results["models"][models[0]]["pooled"]["n"])
                if models else "0"]
         row += [_fmt(results["models"][m]["pooled"][metric]) for m in models]
         row.append("")
