@@ -35,10 +35,24 @@ def _materialize(ref: str) -> Path:
     except ImportError as e:
         raise ModelLoadError(f"exporting {ref!r} needs ecomlm.train.base_model (pip install "
                              f"'ecomlm[train]'): {e}") from e
-    if ref == "default" and default_adapter() is not None:
-        raise ModelLoadError("'default' carries a LoRA adapter: merge it first (`ecomlm merge`) and "
-                             "export the merged folder")
+    adapter = default_adapter() if ref == "default" else None
+    if adapter is not None:
+        return _merged_default(adapter.parent)
     return materialize_base("base" if ref == "default" else ref)
+
+
+def _merged_default(shipped: Path) -> Path:
+    """The shipped fine-tuned model as a merged Hugging Face folder (cached by the adapter's hash)."""
+    import hashlib
+
+    from ecomlm.train.base_model import cache_root
+    from ecomlm.train.merge import merge_run
+
+    digest = hashlib.sha256((shipped / "adapter" / "adapter_model.safetensors").read_bytes()).hexdigest()
+    out = cache_root() / "merged" / f"default-{digest[:16]}"
+    if not (out / "config.json").exists():
+        merge_run(shipped, out)
+    return out
 
 
 def resolve_source(model: str | os.PathLike[str]) -> SourceModel:

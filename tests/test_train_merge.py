@@ -65,3 +65,25 @@ def test_merge_refuses_an_unfinished_run(tmp_path):
     (tmp_path / "run").mkdir()
     with pytest.raises(InvalidInputError, match="no finished adapter"):
         merge_run(tmp_path / "run", tmp_path / "out")
+
+
+def test_ship_writes_a_gguf_lora_and_a_half_precision_peft_adapter(trained_run, tmp_path):
+    from gguf import GGUFReader
+    from safetensors.torch import load_file
+
+    from ecomlm.train.ship import ship_run
+
+    dest = ship_run(trained_run, tmp_path / "shipped")
+    for name in ("adapter.gguf", "adapter/adapter_config.json", "adapter/adapter_model.safetensors",
+                 "run.json", "config.yaml"):
+        assert (dest / name).exists(), name
+    half = load_file(str(dest / "adapter" / "adapter_model.safetensors"))
+    full = load_file(str(trained_run / "adapter" / "adapter_model.safetensors"))
+    assert half.keys() == full.keys() and all(t.dtype == torch.float16 for t in half.values())
+    for key in full:
+        torch.testing.assert_close(half[key].float(), full[key], rtol=1e-3, atol=1e-4)
+    reader = GGUFReader(str(dest / "adapter.gguf"))
+    kind = reader.fields["general.type"]
+    assert bytes(kind.parts[kind.data[0]]).decode() == "adapter"
+    assert len(reader.tensors) == len(full)  # one GGUF tensor per lora_A / lora_B matrix
+    assert not list(tmp_path.glob(".shipped.*"))  # no temp folder left behind

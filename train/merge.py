@@ -98,7 +98,8 @@ def merge_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
     return report
 
 
-def adapter_to_gguf(run_dir: str | os.PathLike[str], out_file: str | os.PathLike[str]) -> Path:
+def adapter_to_gguf(run_dir: str | os.PathLike[str], out_file: str | os.PathLike[str],
+                    outtype: str = "f32") -> Path:
     """The run's LoRA adapter as a GGUF LoRA file (llama.cpp ``--lora``), via llama.cpp's
     ``convert_lora_to_gguf.py`` from the pinned llama-cpp-python sdist (``ecomlm.quantize.converter``).
     """
@@ -121,7 +122,7 @@ def adapter_to_gguf(run_dir: str | os.PathLike[str], out_file: str | os.PathLike
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     cmd = [sys.executable, str(script), str(run / "adapter"), "--base", str(base_dir), "--outfile", str(tmp),
-           "--outtype", "f32"]
+           "--outtype", outtype]
     done = subprocess.run(cmd, env=converter.env(), capture_output=True, text=True)
     if done.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,82 @@
+"""Packaging a finished run as the shipped default model (``runtime/adapters/<name>/``).
+
+The shipped folder is a small run folder that both halves of the project read:
+
+- ``adapter.gguf``: the LoRA as a GGUF adapter (llama.cpp's ``convert_lora_to_gguf.py``, float16),
+  which the runtime applies to the bundled base GGUF when ``--model default`` is loaded;
+- ``adapter/``: the peft adapter (float16 safetensors), which ``ecomlm merge`` / ``ecomlm export``
+  merge into the base for GGUF and ONNX export;
+- ``run.json``, ``config.yaml``, ``report.json``, ``log.jsonl``, ``loss.png``: what it was trained on
+  and how, for the model card.
+
+The folder is assembled in a temp folder and renamed into place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
+
+RUN_FILES = ("run.json", "config.yaml", "report.json", "log.jsonl", "loss.png")
+
+
+def _half_precision_adapter(src: Path, dest: Path) -> None:
+    """Copy a peft adapter folder, storing its weights in float16 (half the size, no loss that matters
+    for a rank-16 update of float32 training)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    dest.mkdir(parents=True)
+    for item in src.iterdir():
+        if item.name == "adapter_model.safetensors":
+            tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(item)).items()}
+            save_file(tensors, str(dest / item.name), metadata={"format": "pt"})
+        elif item.is_file() and item.name in ("adapter_config.json", "README.md"):
+            shutil.copy2(item, dest / item.name)
+
+
+def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEFAULT_ADAPTER.parent) -> Path:
+    """Write ``run_dir``'s finished adapter as a shipped adapter folder at ``dest``; return ``dest``."""
+    from .merge import adapter_to_gguf
+
+    run = Path(run_dir)
+    if not (run / "adapter" / "adapter_config.json").exists():
+        raise InvalidInputError(f"{run} has no finished adapter; finish the run with `ecomlm train ... --resume`")
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _half_precision_adapter(run / "adapter", tmp / "adapter")
+        for name in RUN_FILES:
+            if (run / name).exists():
+                shutil.copy2(run / name, tmp / name)
+        adapter_to_gguf(run, tmp / "adapter.gguf", outtype="f16")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ecomlm.train.ship", description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="a finished run folder (ecomlm train --out)")
+    parser.add_argument("--dest", default=str(DEFAULT_ADAPTER.parent), help="shipped folder (default: %(default)s)")
+    args = parser.parse_args(argv)
+    out = ship_run(args.run, args.dest)
+    sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
+    print(json.dumps({"shipped": str(out), "bytes": sizes}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
