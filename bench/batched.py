@@ -44,7 +44,8 @@ def batched_greedy(llm: Any, prompts: Sequence[Sequence[int]], max_tokens: int, 
 
     longest = max(len(p) for p in prompts) + max_tokens
     params = C.llama_context_default_params()
-    params.n_ctx = n_parallel * longest + 64
+    per_seq = -(-longest // 256) * 256  # llama.cpp gives each sequence a multiple of 256 cells
+    params.n_ctx = n_parallel * per_seq
     params.n_batch = max(n_parallel * longest, 64)
     params.n_ubatch = min(512, params.n_batch)
     params.n_seq_max = n_parallel
