@@ -127,3 +127,12 @@ def test_bad_model_paths_raise_model_load_errors(tmp_path, base_gguf):
         EcomModel.load(truncated)
     with pytest.raises(ModelLoadError, match="holds no model"):
         EcomModel.load(tmp_path)
+
+
+def test_list_answers_stop_when_the_model_repeats_a_line(base_model):
+    # The base model loops on this sentence ("Attribute: <the whole sentence>" again and again).
+    text = "The Toshiba Satellite comes with a 2.0 GHz Intel processor and 4 GB of memory ."
+    result = base_model.extract_entities(text, ["Attribute", "Brand", "Component", "Product"])
+    lines = result.raw.split("\n")
+    assert len(lines) == len(set(lines))
+    assert base_model.backend.count_tokens(result.raw) < 64

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..constraints import Constraint, to_gbnf
+from ..constraints import ChoiceLines, Constraint, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
 from .base import Backend
 
@@ -104,12 +104,34 @@ class LlamaCppBackend(Backend):
             grammar = self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return grammar
 
+    def _stop_on_repeated_line(self, n_prompt: int, fired: list[bool]):
+        """A stopping criterion: end a list answer once the model repeats a line it already wrote
+        (a small model otherwise loops on one line until the token limit). Sets ``fired[0]``."""
+        from llama_cpp import StoppingCriteriaList
+
+        def repeated(input_ids, _logits) -> bool:
+            text = self.llm.detokenize(list(input_ids[n_prompt:])).decode("utf-8", errors="ignore")
+            if not text.endswith("\n"):
+                return False
+            lines = text.split("\n")[:-1]
+            fired[0] = len(lines) > 1 and lines[-1] in lines[:-1]
+            return fired[0]
+
+        return StoppingCriteriaList([repeated])
+
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
         grammar = self._grammar(constraint) if constraint is not None else None
+        tokens = self.tokenize(prompt)
+        fired = [False]
+        stopping = (self._stop_on_repeated_line(len(tokens), fired)
+                    if isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines)) else None)
         out = self.llm.create_completion(
-            prompt=self.tokenize(prompt), max_tokens=max_tokens, temperature=0.0, top_k=1,
-            repeat_penalty=1.0, grammar=grammar, stop=[self._eos] if self._eos else None)
-        return out["choices"][0]["text"]
+            prompt=tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
+            grammar=grammar, stop=[self._eos] if self._eos else None, stopping_criteria=stopping)
+        text = out["choices"][0]["text"]
+        if fired[0]:  # drop the repeated line (and the newline before it)
+            text = text[: text.rstrip("\n").rfind("\n")]
+        return text
 
     def close(self) -> None:
         self.llm.close()
