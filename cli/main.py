@@ -26,7 +26,9 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecomlm", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ecomlm", description="Turn a small LLM into an e-commerce specialist that runs on a CPU: "
+                                   "build the corpus, fine-tune, export, run, evaluate, serve.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
