@@ -8,13 +8,11 @@ No Gradio here: the demo, the batch tab and the tests all call these functions.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.catalog import Task
+from ecomlm.runtime.catalog import Task, parse_specs
 from ecomlm.runtime.cli import format_result
-from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, Result, SpansResult
 
 ANSWER_TAG = "answer"
@@ -31,31 +29,6 @@ def field_hint(name: str) -> str:
     if name in catalog.LIST_FIELDS:
         return "comma-separated"
     return ""
-
-
-def parse_specs(text: str) -> dict[str, str]:
-    """``attribute: value`` lines (``=`` and ``;`` separated pairs and JSON objects work too)."""
-    text = text.strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InvalidInputError(f"the attributes are not valid JSON: {e.msg}") from None
-        if not isinstance(value, dict):
-            raise InvalidInputError("the attributes must be a JSON object of attribute -> value")
-        return {str(k): str(v) for k, v in value.items()}
-    out: dict[str, str] = {}
-    for part in text.replace(";", "\n").splitlines():
-        if not part.strip():
-            continue
-        sep = ":" if ":" in part else "=" if "=" in part else None
-        if sep is None:
-            raise InvalidInputError(f"attribute line {part.strip()!r} is not 'attribute: value'")
-        key, _, value = part.partition(sep)
-        out[key.strip()] = value.strip()
-    return out
 
 
 def fields_from_form(task: Task, values: Mapping[str, Optional[str]]) -> dict[str, Any]:

@@ -17,13 +17,14 @@ KV cache of that shared prefix.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from .constraints import (NONE_ANSWER, Choice, ChoiceLines, Constraint, FreeLine, FreeLines,
                           PrefixedLines)
 from .errors import InvalidInputError, UnknownTaskError
-from .results import (AnswerResult, LabelResult, MatchResult, Result, Span, SpansResult,
+from .results import (AnswerResult, LabelResult, MatchResult, Result, SpansResult,
                       TextResult)
 from .spans import find_span, locate_all
 
@@ -362,6 +363,32 @@ def normalize_fields(task: Task, fields: Mapping[str, Any]) -> dict[str, Any]:
             if not text:
                 raise InvalidInputError(f"the input {name!r} of task {task.name!r} is empty")
             out[name] = text
+    return out
+
+
+def parse_specs(text: str) -> dict[str, str]:
+    """Product attributes typed by a person: ``attribute: value`` lines, ``key=value;key=value``
+    pairs, or a JSON object (used by the CLI's --specs and the demo's attribute boxes)."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidInputError(f"the attributes are not valid JSON: {e.msg}") from None
+        if not isinstance(value, dict):
+            raise InvalidInputError("the attributes must be a JSON object of attribute -> value")
+        return {str(k): str(v) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for part in text.replace(";", "\n").splitlines():
+        if not part.strip():
+            continue
+        sep = ":" if ":" in part else "=" if "=" in part else None
+        if sep is None:
+            raise InvalidInputError(f"attribute line {part.strip()!r} is not 'attribute: value'")
+        key, _, value = part.partition(sep)
+        out[key.strip()] = value.strip()
     return out
 
 

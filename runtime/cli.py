@@ -58,26 +58,6 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_specs(text: str) -> dict[str, str]:
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InvalidInputError(f"--specs is not valid JSON: {e.msg}") from None
-        if not isinstance(value, dict):
-            raise InvalidInputError("--specs must be a JSON object")
-        return value
-    pairs = [p for p in text.split(";") if p.strip()]
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise InvalidInputError(f'--specs item {pair!r} is not "key=value"')
-        out[key.strip()] = value.strip()
-    return out
-
-
 def fields_from_args(args: argparse.Namespace) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name in FIELD_OPTIONS:
@@ -85,7 +65,7 @@ def fields_from_args(args: argparse.Namespace) -> dict[str, Any]:
         if value is None:
             continue
         if name in catalog.DICT_FIELDS:
-            value = _parse_specs(value)
+            value = catalog.parse_specs(value)
         elif name == "reviews":
             value = [r for r in value.split("||")]
         fields[name] = value

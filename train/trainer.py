@@ -12,7 +12,6 @@ MFU) and ``loss.png``.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from contextlib import nullcontext

@@ -6,7 +6,6 @@ Used for product_categorization_mwpd_en.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
