@@ -1,0 +1,46 @@
+"""The shipped default model: the bundled base GGUF with the committed GGUF LoRA adapter applied."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecomlm.runtime import EcomModel
+from ecomlm.runtime.model_ref import DEFAULT_ADAPTER, default_adapter, resolve
+
+pytestmark = pytest.mark.skipif(not DEFAULT_ADAPTER.exists(), reason="no adapter shipped in this build")
+
+TOPICS = ["Food", "Service", "Price", "Ambience", "Anecdotes/Miscellaneous"]
+
+
+@pytest.fixture(scope="module")
+def default_model(base_gguf):
+    model = EcomModel.load("default", n_ctx=2048)
+    yield model
+    model.close()
+
+
+def test_default_resolves_to_base_plus_the_shipped_adapter(base_gguf):
+    resolved = resolve("default")
+    assert resolved.adapter == default_adapter() == DEFAULT_ADAPTER
+    assert resolved.path == base_gguf
+    assert resolve("base").adapter is None
+    shipped = DEFAULT_ADAPTER.parent
+    assert json.loads((shipped / "run.json").read_text())["base"] == "base"
+    assert (shipped / "adapter" / "adapter_model.safetensors").stat().st_size < 25_000_000
+
+
+def test_the_adapter_changes_the_answers(default_model, base_model):
+    text = "Lenovo ThinkPad X1 Carbon Gen 11, 14 inch, Intel Core i7"
+    types = ["Brand", "Product", "Attribute", "Component"]
+    assert default_model.extract_entities(text, types).raw != base_model.extract_entities(text, types).raw
+
+
+def test_fine_tuned_answers_are_typed_spans_and_varied_labels(default_model):
+    ents = default_model.extract_entities("Apple AirPods Pro with MagSafe charging case",
+                                          ["Brand", "Product", "Component"])
+    assert ents.spans and all(s.type in ("Brand", "Product", "Component") for s in ents.spans)
+    reviews = ["The waiter was rude and slow.", "Way too expensive for what you get.",
+               "The pasta was delicious.", "Lovely decor and soft music."]
+    labels = {default_model.classify(r, TOPICS, task="review_topic").label for r in reviews}
+    assert len(labels) >= 2  # not one answer for everything (the base model's failure)
