@@ -138,6 +138,8 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
         raw_llm = None
         if cfg.compare_raw and llm is not None:
             from llama_cpp import Llama, LlamaGrammar
+
+            from ecomlm.runtime.backends.llama_cpp_backend import RepeatedLineStop
             raw_llm = Llama(model_path=backend.source, lora_path=getattr(backend, "lora_path", None),
                             n_ctx=cfg.n_ctx, n_threads=llm.context_params.n_threads, n_batch=llm.n_batch,
                             seed=0, verbose=False)
@@ -146,10 +148,13 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
             prompts = [model.prompt_for(task, f) for f in fields]
 
             def run_raw(i: int) -> str:
-                r = raw_llm.create_completion(prompt=prompts[i], max_tokens=task.max_new_tokens,
+                # the same decoding as the API: token prompt, grammar, and its stop on a repeated line
+                tokens = raw_llm.tokenize(prompts[i].encode("utf-8"), add_bos=False, special=True)
+                stop = RepeatedLineStop(raw_llm, len(tokens))
+                r = raw_llm.create_completion(prompt=tokens, max_tokens=task.max_new_tokens,
                                               temperature=0.0, top_k=1, repeat_penalty=1.0, grammar=grammar,
-                                              stop=[eos] if eos else None)
-                return r["choices"][0]["text"]
+                                              stop=[eos] if eos else None, stopping_criteria=stop.criteria())
+                return stop.trim(r["choices"][0]["text"])
             paths["raw"] = run_raw
         names = list(paths)
         for name in names:

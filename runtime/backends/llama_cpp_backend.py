@@ -42,6 +42,30 @@ def _prefer_passive_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+class RepeatedLineStop:
+    """Ends a list answer once the model repeats a line it already wrote (a small model otherwise
+    loops on one line until the token limit); ``trim`` then drops the repeated line."""
+
+    def __init__(self, llm: object, n_prompt: int) -> None:
+        self.llm = llm
+        self.n_prompt = n_prompt
+        self.fired = False
+
+    def __call__(self, input_ids, _logits) -> bool:
+        text = self.llm.detokenize(list(input_ids[self.n_prompt:])).decode("utf-8", errors="ignore")
+        if text.endswith("\n"):
+            lines = text.split("\n")[:-1]
+            self.fired = len(lines) > 1 and lines[-1] in lines[:-1]
+        return self.fired
+
+    def criteria(self) -> object:
+        from llama_cpp import StoppingCriteriaList
+        return StoppingCriteriaList([self])
+
+    def trim(self, text: str) -> str:
+        return text[: text.rstrip("\n").rfind("\n")] if self.fired else text
+
+
 class LlamaCppBackend(Backend):
     """A GGUF model on llama.cpp, optionally with a GGUF LoRA adapter applied at load time."""
 
@@ -104,34 +128,17 @@ class LlamaCppBackend(Backend):
             grammar = self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
         return grammar
 
-    def _stop_on_repeated_line(self, n_prompt: int, fired: list[bool]):
-        """A stopping criterion: end a list answer once the model repeats a line it already wrote
-        (a small model otherwise loops on one line until the token limit). Sets ``fired[0]``."""
-        from llama_cpp import StoppingCriteriaList
-
-        def repeated(input_ids, _logits) -> bool:
-            text = self.llm.detokenize(list(input_ids[n_prompt:])).decode("utf-8", errors="ignore")
-            if not text.endswith("\n"):
-                return False
-            lines = text.split("\n")[:-1]
-            fired[0] = len(lines) > 1 and lines[-1] in lines[:-1]
-            return fired[0]
-
-        return StoppingCriteriaList([repeated])
-
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
         grammar = self._grammar(constraint) if constraint is not None else None
         tokens = self.tokenize(prompt)
-        fired = [False]
-        stopping = (self._stop_on_repeated_line(len(tokens), fired)
-                    if isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines)) else None)
+        stop = RepeatedLineStop(self.llm, len(tokens)) if isinstance(
+            constraint, (ChoiceLines, PrefixedLines, FreeLines)) else None
         out = self.llm.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
-            grammar=grammar, stop=[self._eos] if self._eos else None, stopping_criteria=stopping)
+            grammar=grammar, stop=[self._eos] if self._eos else None,
+            stopping_criteria=stop.criteria() if stop else None)
         text = out["choices"][0]["text"]
-        if fired[0]:  # drop the repeated line (and the newline before it)
-            text = text[: text.rstrip("\n").rfind("\n")]
-        return text
+        return stop.trim(text) if stop else text
 
     def close(self) -> None:
         self.llm.close()
