@@ -18,11 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
+from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import ModelLoadError
 
 MARKER = "source.json"
@@ -224,22 +223,10 @@ def materialize_base(ref: str | os.PathLike[str] = "base", out_dir: str | os.Pat
     out = Path(out_dir) if out_dir is not None else cache_root() / "hf" / f"{name}-{digest[:12]}"
     if not force and _cached(out, digest):
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:  # a stale folder (other source) or a forced rebuild is replaced
         _build(src, tmp, getattr(torch, dtype))
         marker = {"source": str(src), "sha256": digest, "dtype": dtype, "format": FORMAT}
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        if out.exists():  # stale (other source) or forced: replace it
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

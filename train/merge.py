@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import EcomError, InvalidInputError
 
 PARITY_PROMPTS = [
@@ -78,23 +77,10 @@ def merge_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
     merged.generation_config.eos_token_id = tokenizer.eos_token_id
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
     merged.config.eos_token_id = tokenizer.eos_token_id
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "merge_report.json").write_text(json.dumps(report, indent=2) + "\n")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return report
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
 
@@ -48,20 +48,12 @@ def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEF
     if not (run / "adapter" / "adapter_config.json").exists():
         raise InvalidInputError(f"{run} has no finished adapter; finish the run with `ecomlm train ... --resume`")
     target = Path(dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         _half_precision_adapter(run / "adapter", tmp / "adapter")
         for name in RUN_FILES:
             if (run / name).exists():
                 shutil.copy2(run / name, tmp / name)
         adapter_to_gguf(run, tmp / "adapter.gguf", outtype="f16")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
