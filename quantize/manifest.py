@@ -17,12 +17,11 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
-from ecomlm.runtime.atomic_io import atomic_write
+from ecomlm.runtime.atomic_io import atomic_write, replace_dir
 from ecomlm.runtime.errors import EcomError
 
 MANIFEST_VERSION = 1
@@ -101,10 +100,4 @@ def prepare_output(out: Path, force: bool) -> Path:
 
 def publish(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out`` (replacing an old one) with renames only."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    replace_dir(tmp, out)
