@@ -5,11 +5,11 @@ by ``ecomlm.train.base_model.materialize_base`` (cached); a folder is used as it
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecomlm.runtime.backends.torch_backend import check_hf_folder
 from ecomlm.runtime.errors import EcomError, ModelLoadError
 
 
@@ -70,14 +70,7 @@ def resolve_source(model: str | os.PathLike[str]) -> SourceModel:
         if not path.is_dir():
             raise ModelLoadError(f"{text!r} is a file, not a Hugging Face model folder (a .gguf file "
                                  f"is exported by giving its path ending in .gguf)")
-    try:
-        config = json.loads((path / "config.json").read_text())
-    except FileNotFoundError:
-        raise ModelLoadError(f"{str(path)!r} is not a Hugging Face model folder (no config.json)") from None
-    except ValueError as e:
-        raise ModelLoadError(f"{path / 'config.json'} is not valid JSON: {e}") from e
-    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
-        raise ModelLoadError(f"{str(path)!r} has no weights (*.safetensors or *.bin)")
+    config = check_hf_folder(path)
     if not (path / "tokenizer.json").exists():
         raise ModelLoadError(f"{str(path)!r} has no tokenizer.json: save the tokenizer with the model")
     archs = config.get("architectures") or []
