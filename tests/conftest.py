@@ -23,3 +23,11 @@ def base_model(base_gguf):
     model = EcomModel.load("base", n_ctx=2048)
     yield model
     model.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    """A tiny random Llama saved as a Hugging Face folder with a real tokenizer (export, backends)."""
+    pytest.importorskip("torch")
+    from ecomlm.quantize.tiny import make_tiny_llama
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "hf")

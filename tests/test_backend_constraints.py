@@ -31,13 +31,6 @@ ADVERSARIAL = [
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    pytest.importorskip("torch")
-    from ecomlm.quantize.tiny import make_tiny_llama
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "hf")
-
-
-@pytest.fixture(scope="module")
 def tokenizer(tiny_dir):
     from ecomlm.runtime.backends.hf_decoding import HFTokenizer
     return HFTokenizer(tiny_dir)

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from ecomlm.quantize.tiny import make_tiny_llama
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "hf")
-
-
-@pytest.fixture(scope="module")
 def exported(tiny_dir, tmp_path_factory):
     from ecomlm.quantize.export import ExportOptions, export_onnx
 
