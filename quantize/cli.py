@@ -1,4 +1,4 @@
-"""``ecomlm export gguf|onnx|report|fetch-converter``: the export commands (heavy imports inside)."""
+"""``ecomlm export gguf|onnx|report|score|fetch-converter``: the export commands (heavy imports inside)."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", help="write the table to this file instead of printing it")
     q.add_argument("--title", default="", help="text put above the table")
     q.set_defaults(func=cmd_report)
+
+    q = esub.add_parser("score", help="task-score delta of exported artifacts vs PyTorch (held-out slice)",
+                        description="Run the held-out evaluation on a small slice for the PyTorch source "
+                                    "model and every artifact, and write task_score and task_score_delta "
+                                    "(artifact minus PyTorch, in points) into the manifests.")
+    q.add_argument("folders", nargs="+", help="export folders (written by `ecomlm export gguf|onnx`)")
+    q.add_argument("--heldout", required=True, help="held-out tasks folder, e.g. ../shared/ecomgpt_heldout")
+    q.add_argument("--limit", type=int, default=25, help="instances per task (default: %(default)s)")
+    q.add_argument("--task", action="append", dest="tasks", metavar="NAME",
+                   help="held-out task folder name (repeat; default: every EN-* task)")
+    q.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=cmd_score)
 
     q = esub.add_parser("fetch-converter",
                         help="download llama.cpp's converter (llama-cpp-python sdist) into the cache")
@@ -82,6 +95,15 @@ def cmd_report(args: argparse.Namespace) -> int:
             f.write(text)
     else:
         print(text)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .report import render
+    from .task_score import ScoreOptions, score_exports
+
+    opts = ScoreOptions(limit=args.limit, tasks=args.tasks, n_threads=args.threads, progress=not args.quiet)
+    print(render(score_exports(args.folders, args.heldout, opts)))
     return 0
 
 

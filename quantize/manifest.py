@@ -8,7 +8,9 @@ Schema (``MANIFEST_VERSION`` 1)::
      "parity_prompts": [task names], "timings_s": {step: seconds},
      "artifacts": [{"name", "quantization": {...}, "files": [{"path", "bytes", "sha256"}],
                     "bytes", "bits_per_weight", "parity": {...} | null, "speed": {...} | null,
-                    "task_score_delta": null (filled by ecomlm.evaluate)}]}
+                    "task_score_delta": null until `ecomlm export score` writes
+                    {metric: artifact minus PyTorch, in points}, with "task_score": pooled scores}],
+     "task_score": {"slice": {...}, "reference": PyTorch pooled scores} (after `ecomlm export score`)}
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ Each artifact is then compared on the same token ids:
 - ``mean_kl`` / ``max_kl``: KL(reference || artifact) of next-token distributions over those positions;
 - ``max_abs_logit_diff``.
 
-``task_score_delta`` stays ``None`` here: the evaluation (``ecomlm.evaluate``) fills it in.
+The task-score delta (held-out slice, artifact vs PyTorch) is ``task_score.py``'s, not this module's.
 Speed (prompt and generation tokens/s) is measured on the same prompts when asked.
 """
 from __future__ import annotations
@@ -82,7 +82,6 @@ class ParityReport:
     max_kl: float
     max_abs_logit_diff: float
     tokenizer_match: Optional[float] = None
-    task_score_delta: Optional[float] = None  # filled by the evaluation (ecomlm.evaluate)
 
     def to_dict(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}

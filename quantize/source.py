@@ -45,11 +45,11 @@ def _merged_default(shipped: Path) -> Path:
     """The shipped fine-tuned model as a merged Hugging Face folder (cached by the adapter's hash)."""
     import hashlib
 
-    from ecomlm.train.base_model import cache_root
+    from ecomlm.train.base_model import FORMAT, cache_root
     from ecomlm.train.merge import merge_run
 
     digest = hashlib.sha256((shipped / "adapter" / "adapter_model.safetensors").read_bytes()).hexdigest()
-    out = cache_root() / "merged" / f"default-{digest[:16]}"
+    out = cache_root() / "merged" / f"default-{digest[:16]}-f{FORMAT}"  # rebuilt with the base folder
     if not (out / "config.json").exists():
         merge_run(shipped, out)
     return out

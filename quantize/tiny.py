@@ -14,25 +14,21 @@ from pathlib import Path
 from typing import Optional
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("ECOMLM_CACHE") or Path.home() / ".cache" / "ecomlm")
-
-
 def base_tokenizer_folder(gguf_path: Optional[Path] = None) -> Path:
     """The base model's tokenizer as a Hugging Face folder (built once from the GGUF, then cached)."""
     from ecomlm.runtime.model_ref import base_gguf_path
+    from ecomlm.train.base_model import cache_root
 
     src = Path(gguf_path) if gguf_path else base_gguf_path()
-    out = _cache_root() / f"tiny-tokenizer-{src.stat().st_size}"
+    out = cache_root() / f"tiny-tokenizer-v2-{src.stat().st_size}"  # v2: generic fast class
     if (out / "tokenizer.json").exists():
         return out
-    from llama_cpp import Llama
     from transformers import AutoTokenizer
 
+    from ecomlm.train.base_model import _gguf_tokenizer_fields
+
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-    llm = Llama(model_path=str(src), vocab_only=True, verbose=False)
-    tok.chat_template = llm.metadata["tokenizer.chat_template"]
-    llm.close()
+    tok.chat_template = _gguf_tokenizer_fields(src)["chat_template"]  # gguf-py: no llama.cpp needed
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|im_end|>"
     out.parent.mkdir(parents=True, exist_ok=True)

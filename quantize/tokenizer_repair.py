@@ -80,7 +80,9 @@ def gguf_pre_of(folder: Path) -> Optional[str]:
 def repair_folder(src: Path, dest: Path, llama_pre: Optional[str] = None) -> list[str]:
     """Write ``src``'s tokenizer files, repaired, into ``dest``; return the changes (may be empty).
 
-    ``tokenizer_config.json`` is made a ``GPT2Tokenizer`` without an automatic BOS, as the original.
+    ``tokenizer_config.json`` names the generic ``PreTrainedTokenizerFast`` (no automatic BOS, as the
+    original): transformers 5.x builds a ``GPT2Tokenizer``'s pre-tokenizer from the class, not from
+    ``tokenizer.json``, and would drop the ``Digits`` step again.
     """
     data = json.loads((src / "tokenizer.json").read_text(encoding="utf-8"))
     if llama_pre is None and needs_repair(data):
@@ -91,7 +93,7 @@ def repair_folder(src: Path, dest: Path, llama_pre: Optional[str] = None) -> lis
     (dest / "tokenizer.json").write_text(json.dumps(fixed, ensure_ascii=False), encoding="utf-8")
     config_path = src / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
-    config["tokenizer_class"] = "GPT2Tokenizer"
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
     config["add_bos_token"] = False
     config.pop("legacy", None)
     (dest / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2),

@@ -121,3 +121,31 @@ def test_report_renders_every_artifact(exported):
     table = render_folders([out])
     for art in data["artifacts"]:
         assert f"gguf {art['name']} |" in table
+
+
+def test_score_fills_the_task_score_delta_against_pytorch(exported, tmp_path):
+    """`ecomlm export score`: every artifact and PyTorch answer the same held-out slice; the deltas in
+    the manifest are the artifacts' pooled scores minus PyTorch's, and the table shows them."""
+    import shutil
+
+    from ecomlm.cli.main import main
+    from ecomlm.quantize.manifest import read_manifest
+    from test_eval_pipeline import write_fixture
+
+    out, data = exported
+    folder = tmp_path / "gguf"
+    shutil.copytree(out, folder)  # the module's export stays unscored for the other tests
+    heldout = write_fixture(tmp_path / "heldout")
+    assert main(["export", "score", str(folder), "--heldout", str(heldout), "--limit", "3", "--quiet"]) == 0
+    manifest = read_manifest(folder)
+    scored = manifest["task_score"]
+    assert scored["slice"]["limit"] == 3 and all(t.startswith("EN-") for t in scored["slice"]["tasks"])
+    reference = scored["reference"]
+    assert reference["n"] == 3 * len(scored["slice"]["tasks"])
+    for art in manifest["artifacts"]:
+        assert art["task_score"]["n"] == reference["n"]
+        for metric, d in art["task_score_delta"].items():
+            if reference[metric] is not None:
+                assert d == pytest.approx(art["task_score"][metric] - reference[metric], abs=0.01)
+    from ecomlm.quantize.report import render_folders
+    assert "task-score delta: artifact minus PyTorch" in render_folders([folder])

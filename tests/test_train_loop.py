@@ -71,7 +71,11 @@ def test_tiny_llama_loss_falls(setup, tmp_path):
     assert (run / "adapter" / "adapter_model.safetensors").exists()
     report = json.loads((run / "report.json").read_text())
     assert report["tokens_per_s"] > 0 and report["device"] == "cpu"
-    assert (run / "loss.png").stat().st_size > 1000
+    import importlib.util
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (run / "loss.png").stat().st_size > 1000
+    else:  # a bare GPU box: the run still finishes; ship draws the curve later
+        assert not (run / "loss.png").exists()
 
 
 def test_resume_after_interruption_matches_uninterrupted_run(setup, tmp_path):

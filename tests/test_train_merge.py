@@ -54,8 +54,9 @@ def test_merge_parity_and_standard_folder(trained_run, tmp_path):
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
     with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(info["base_dir"]),
                                              trained_run / "adapter").eval()
-    ids = torch.tensor([tokenizer.apply_chat_template([{"role": "user", "content": "Extract the brand: Sony camera"}],
-                                                      add_generation_prompt=True)])
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "Extract the brand: Sony camera"}],
+                                         tokenize=False, add_generation_prompt=True)
+    ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
     with torch.no_grad():
         torch.testing.assert_close(merged(ids).logits, with_adapter(ids).logits, rtol=1e-4, atol=1e-4)
 

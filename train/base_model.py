@@ -25,7 +25,7 @@ from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import ModelLoadError
 
 MARKER = "source.json"
-FORMAT = 2  # bump when the written folder changes; older cached folders are rebuilt
+FORMAT = 3  # bump when the written folder changes; older cached folders are rebuilt
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
@@ -122,7 +122,7 @@ def _gguf_tokenizer_fields(gguf: Path) -> dict:
 
     reader = GGUFReader(str(gguf))
     out = {}
-    for key in ("bos_token_id", "eos_token_id", "unknown_token_id", "padding_token_id", "add_bos_token"):
+    for key in ("bos_token_id", "eos_token_id", "unknown_token_id", "padding_token_id", "add_bos_token", "pre"):
         field = reader.fields.get(f"tokenizer.ggml.{key}")
         if field is not None:
             out[key] = field.contents()
@@ -206,6 +206,21 @@ def _build(src: Path, tmp: Path, dtype: Any) -> None:
     model.generation_config = gen
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    if src.is_file():
+        _repair_gguf_tokenizer(src, tmp)
+
+
+def _repair_gguf_tokenizer(gguf: Path, folder: Path) -> None:
+    """Make the saved tokenizer tokenize as llama.cpp does with ``gguf`` (its pre-tokenizer included).
+
+    transformers rebuilds a GGUF byte-level vocabulary as a byte-level/SentencePiece hybrid without
+    the model's pre-tokenizer (SmolLM2's ``Digits``): training, the merged model and its exports would
+    then tokenize some text (``"½"``) unlike llama.cpp. See ``ecomlm.quantize.tokenizer_repair``.
+    """
+    from ecomlm.quantize.tokenizer_repair import repair_folder
+
+    pre = _gguf_tokenizer_fields(gguf).get("pre")
+    repair_folder(folder, folder, str(pre) if pre else None)
 
 
 def materialize_base(ref: str | os.PathLike[str] = "base", out_dir: str | os.PathLike[str] | None = None,

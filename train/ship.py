@@ -53,6 +53,9 @@ def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEF
         for name in RUN_FILES:
             if (run / name).exists():
                 shutil.copy2(run / name, tmp / name)
+        if not (tmp / "loss.png").exists() and (run / "log.jsonl").exists():  # trained without matplotlib
+            from .report import plot_loss
+            plot_loss(run / "log.jsonl", tmp / "loss.png")
         adapter_to_gguf(run, tmp / "adapter.gguf", outtype="f16")
     return target
 

@@ -362,11 +362,22 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
             shutil.rmtree(adapter_dir, ignore_errors=True)
             tmp.rename(adapter_dir)
             _write_report(run_dir, bench, peft_model, examples, cuda, world, precision, val_loss, last_loss)
-            from .report import plot_loss
-            plot_loss(log_path, run_dir / "loss.png")
+            _try_plot(log_path, run_dir / "loss.png")
         accelerator.wait_for_everyone()
     accelerator.end_training()
     return TrainResult(run_dir, step, total_steps, not stopped_early, last_loss, val_loss)
+
+
+def _try_plot(log_path: Path, out_png: Path) -> None:
+    """The loss curve, unless matplotlib is missing (a bare GPU box): the run is done either way, and
+    ``python -m ecomlm.train.ship`` (or ``train.report.plot_loss``) draws it later from ``log.jsonl``."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"[train] matplotlib is not installed: {out_png.name} not drawn (ship draws it from log.jsonl)")
+        return
+    from .report import plot_loss
+    plot_loss(log_path, out_png)
 
 
 def _write_report(run_dir: Path, bench: List[tuple], model: Any, examples: List[Any], cuda: bool, world: int,
