@@ -257,8 +257,6 @@ def launch(models: Sequence[str] = (), *, host: str = "127.0.0.1", port: int = D
            exports_dir: Optional[str] = None, pool_size: int = 1, n_ctx: int = 4096,
            prevent_thread_lock: bool = False) -> "gr.Blocks":
     """Build and start the demo (``ecomlm demo``); loads the first model before serving."""
-    import gradio as gr
-
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     choices = model_choices(models, exports_dir)
     registry = PoolRegistry(size=pool_size, n_ctx=n_ctx)
