@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -73,28 +72,21 @@ def _complete(root: Path) -> bool:
 
 
 def _extract(tarball: Path, dest: Path, version: str) -> None:
+    from ecomlm.runtime.atomic_io import atomic_dir
+
     prefix = f"llama_cpp_python-{version}/vendor/llama.cpp/"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        with tarfile.open(tarball) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix)
-                       and m.name[len(prefix):].split("/")[0] in _MEMBERS and (m.isfile() or m.isdir())]
-            if not members:
-                raise ConverterUnavailableError(f"{tarball} holds no {prefix}convert_hf_to_gguf.py; is it "
-                                                f"the llama-cpp-python {version} sdist?")
-            for m in members:
-                m.name = m.name[len(prefix):]
-            tar.extractall(tmp, members=members, filter="data")
+    with atomic_dir(dest) as tmp, tarfile.open(tarball) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)
+                   and m.name[len(prefix):].split("/")[0] in _MEMBERS and (m.isfile() or m.isdir())]
+        if not members:
+            raise ConverterUnavailableError(f"{tarball} holds no {prefix}convert_hf_to_gguf.py; is it "
+                                            f"the llama-cpp-python {version} sdist?")
+        for m in members:
+            m.name = m.name[len(prefix):]
+        tar.extractall(tmp, members=members, filter="data")
         if not _complete(tmp):
             raise ConverterUnavailableError(f"{tarball} lacks part of the converter ({', '.join(_MEMBERS)})")
         (tmp / _MARKER).write_text(json.dumps({"llama_cpp_python": version, "from": str(tarball)}) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _download_sdist(version: str, into: Path) -> Path:

@@ -8,8 +8,6 @@ and cached under ``<cache>/tiny-tokenizer-*`` (repaired to tokenize as llama.cpp
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -25,24 +23,18 @@ def base_tokenizer_folder(gguf_path: Optional[Path] = None) -> Path:
         return out
     from transformers import AutoTokenizer
 
+    from ecomlm.runtime.atomic_io import atomic_dir
     from ecomlm.train.base_model import _gguf_tokenizer_fields
+
+    from .tokenizer_repair import repair_folder
 
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
     tok.chat_template = _gguf_tokenizer_fields(src)["chat_template"]  # gguf-py: no llama.cpp needed
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|im_end|>"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-tokenizer.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         tok.save_pretrained(tmp)
-        from .tokenizer_repair import repair_folder
         repair_folder(tmp, tmp, "smollm")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

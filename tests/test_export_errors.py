@@ -59,6 +59,40 @@ def test_converter_not_found_is_explained(tmp_path, monkeypatch):
         ensure_converter(download=False)
 
 
+def _sdist(path, version, members):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name in members:
+            data = b"# stub\n"
+            info = tarfile.TarInfo(f"llama_cpp_python-{version}/vendor/llama.cpp/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_converter_is_taken_from_an_sdist_tarball_atomically(tmp_path, monkeypatch):
+    from ecomlm.quantize.converter import (LLAMA_CPP_PYTHON_VERSION, ConverterUnavailableError,
+                                           ensure_converter)
+
+    v = LLAMA_CPP_PYTHON_VERSION
+    monkeypatch.setenv("ECOMLM_CACHE", str(tmp_path / "cache"))
+    broken = _sdist(tmp_path / "broken.tar.gz", v, ["convert_hf_to_gguf.py", "LICENSE"])
+    monkeypatch.setenv("ECOMLM_LLAMA_CPP_SRC", str(broken))
+    with pytest.raises(ConverterUnavailableError, match="lacks part of the converter"):
+        ensure_converter()
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())  # nothing half-written
+    whole = _sdist(tmp_path / "whole.tar.gz", v, ["convert_hf_to_gguf.py", "convert_lora_to_gguf.py",
+                                                  "conversion/__init__.py", "gguf-py/gguf/__init__.py",
+                                                  "LICENSE", "README.md"])
+    monkeypatch.setenv("ECOMLM_LLAMA_CPP_SRC", str(whole))
+    conv = ensure_converter()
+    assert (conv.root / "convert_hf_to_gguf.py").exists() and (conv.root / "gguf-py" / "gguf").is_dir()
+    assert not (conv.root / "README.md").exists()  # only the converter's files are kept
+    assert [p.name for p in conv.root.parent.iterdir()] == [conv.root.name]
+
+
 def test_tokenizer_repair_only_touches_gguf_derived_tokenizers():
     from ecomlm.quantize.tokenizer_repair import repair_tokenizer_json
 
