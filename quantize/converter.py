@@ -63,8 +63,8 @@ class Converter:
 
 
 def cache_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
-    base = os.environ.get("ECOMLM_CACHE") or str(Path.home() / ".cache" / "ecomlm")
-    return Path(base) / f"llama-cpp-{version}"
+    from ecomlm.train.base_model import cache_root
+    return cache_root() / f"llama-cpp-{version}"
 
 
 def _complete(root: Path) -> bool:

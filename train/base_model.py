@@ -132,14 +132,13 @@ def _gguf_tokenizer_fields(gguf: Path) -> dict:
     return out
 
 
-def _finish_tokenizer(tokenizer: Any, gguf: Optional[Path]) -> int:
+def _finish_tokenizer(tokenizer: Any, meta: Optional[dict]) -> int:
     """Give the tokenizer its chat template, special tokens and the right EOS; return the EOS id.
 
     transformers 4.57 reads a GGUF tokenizer with EOS = BOS (``<|im_start|>`` for SmolLM2) and adds a
     BOS that llama.cpp does not; the ids the GGUF file declares are put back here.
     """
-    if gguf is not None:
-        meta = _gguf_tokenizer_fields(gguf)
+    if meta is not None:  # read from a GGUF file (``_gguf_tokenizer_fields``)
         names = {"bos_token_id": "bos_token", "eos_token_id": "eos_token",
                  "unknown_token_id": "unk_token", "padding_token_id": "pad_token"}
         for key, attr in names.items():
@@ -189,7 +188,8 @@ def _build(src: Path, tmp: Path, dtype: Any) -> None:
     loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
     model = _plain_copy(loaded, dtype)
     del loaded
-    eos_id = _finish_tokenizer(tokenizer, src if src.is_file() else None)
+    meta = _gguf_tokenizer_fields(src) if src.is_file() else None
+    eos_id = _finish_tokenizer(tokenizer, meta)
     if src.is_file():
         tokenizer = _plain_fast_tokenizer(tokenizer)
     model.config.eos_token_id = eos_id
@@ -206,12 +206,13 @@ def _build(src: Path, tmp: Path, dtype: Any) -> None:
     model.generation_config = gen
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    if src.is_file():
-        _repair_gguf_tokenizer(src, tmp)
+    if meta is not None:
+        _repair_gguf_tokenizer(meta, tmp)
 
 
-def _repair_gguf_tokenizer(gguf: Path, folder: Path) -> None:
-    """Make the saved tokenizer tokenize as llama.cpp does with ``gguf`` (its pre-tokenizer included).
+def _repair_gguf_tokenizer(meta: dict, folder: Path) -> None:
+    """Make the saved tokenizer tokenize as llama.cpp does with the GGUF whose tokenizer fields are
+    ``meta`` (its pre-tokenizer included).
 
     transformers rebuilds a GGUF byte-level vocabulary as a byte-level/SentencePiece hybrid without
     the model's pre-tokenizer (SmolLM2's ``Digits``): training, the merged model and its exports would
@@ -219,7 +220,7 @@ def _repair_gguf_tokenizer(gguf: Path, folder: Path) -> None:
     """
     from ecomlm.quantize.tokenizer_repair import repair_folder
 
-    pre = _gguf_tokenizer_fields(gguf).get("pre")
+    pre = meta.get("pre")
     repair_folder(folder, folder, str(pre) if pre else None)
 
 

@@ -36,7 +36,7 @@ def _half_precision_adapter(src: Path, dest: Path) -> None:
         if item.name == "adapter_model.safetensors":
             tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(item)).items()}
             save_file(tensors, str(dest / item.name), metadata={"format": "pt"})
-        elif item.is_file() and item.name in ("adapter_config.json", "README.md"):
+        elif item.name == "adapter_config.json":  # not peft's placeholder README: the card is ours
             shutil.copy2(item, dest / item.name)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ecomlm.runtime.atomic_io import atomic_write
+from ecomlm.runtime.atomic_io import atomic_dir, atomic_write
 from ecomlm.runtime.errors import InvalidInputError
 
 from .config import TrainConfig, config_from_dict, config_to_dict, load_config
@@ -353,14 +353,9 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
         if main:
             if val_loss is not None:
                 _log(log_path, {"step": step, "val_loss": round(val_loss, 5)})
-            adapter_dir = run_dir / "adapter"
-            tmp = run_dir / ".adapter.tmp"
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
-            peft_model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            shutil.rmtree(adapter_dir, ignore_errors=True)
-            tmp.rename(adapter_dir)
+            with atomic_dir(run_dir / "adapter") as tmp:
+                peft_model.save_pretrained(tmp)
+                tokenizer.save_pretrained(tmp)
             _write_report(run_dir, bench, peft_model, examples, cuda, world, precision, val_loss, last_loss)
             _try_plot(log_path, run_dir / "loss.png")
         accelerator.wait_for_everyone()
