@@ -6,7 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from ecomlm.train.chat_tokens import IGNORE, tokenize_messages  # noqa: E402
+from ecomlm.runtime.errors import InvalidInputError  # noqa: E402
+from ecomlm.train.chat_tokens import IGNORE, tokenize_corpus, tokenize_messages  # noqa: E402
 from ecomlm.train.loss import PackedCausalLMLoss, chunked_cross_entropy  # noqa: E402
 from ecomlm.train.packing import collate, pack_rows, plan_epoch  # noqa: E402
 from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
@@ -42,6 +43,28 @@ def test_only_assistant_tokens_carry_loss(tiny):
         if target != IGNORE:
             assert example.input_ids[t + 1] == target
     assert example.targets[-1] == IGNORE
+
+
+def test_task_weights_repeat_and_thin_examples_deterministically(tiny):
+    _, tok = tiny
+    records = [{"task": task, "messages": CONVERSATIONS[i % 3]}
+               for i, task in enumerate(["qa", "sentiment", "ner"] * 20)]
+    plain = tokenize_corpus(tok, records, 512, progress=False)
+    assert plain.per_task == {"qa": 20, "sentiment": 20, "ner": 20}
+    weights = {"qa": 3, "sentiment": 0, "ner": 1.5}
+    weighted = tokenize_corpus(tok, records, 512, progress=False, task_weights=weights, seed=7)
+    assert weighted.per_task["qa"] == 60 and weighted.per_task["sentiment"] == 0
+    assert 20 < weighted.per_task["ner"] < 40          # 1 or 2 copies each, drawn per example
+    assert len(weighted.examples) == sum(weighted.per_task.values())
+    again = tokenize_corpus(tok, records, 512, progress=False, task_weights=weights, seed=7)
+    assert again.per_task == weighted.per_task and \
+        [e.input_ids for e in again.examples] == [e.input_ids for e in weighted.examples]
+    # limit counts the records read, not the copies
+    assert tokenize_corpus(tok, records, 512, progress=False, task_weights=weights, limit=3).per_task["qa"] == 3
+    with pytest.raises(InvalidInputError, match="unknown task 'qaa'"):
+        tokenize_corpus(tok, records, 512, progress=False, task_weights={"qaa": 2})
+    with pytest.raises(InvalidInputError, match=">= 0"):
+        tokenize_corpus(tok, records, 512, progress=False, task_weights={"qa": -1})
 
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ecomlm.runtime.errors import InvalidInputError
 
@@ -84,20 +85,50 @@ class TokenizedSet:
     examples: List[TokenizedExample]
     dropped_too_long: int = 0
     dropped_no_answer: int = 0
+    per_task: Dict[str, int] = field(default_factory=dict)   # examples kept per task, repeats included
 
     @property
     def n_tokens(self) -> int:
         return sum(len(e) for e in self.examples)
 
 
+def repeats(weight: float, rng: random.Random) -> int:
+    """How many times an example of weight ``weight`` enters the set: the integer part, plus one
+    more with the probability of the fractional part (so 1.5 gives each example 1 or 2 copies)."""
+    whole = int(weight)
+    return whole + (1 if rng.random() < weight - whole else 0)
+
+
+def check_task_weights(weights: Mapping[str, float]) -> None:
+    """Raise on a weight that is not a number >= 0 or a task the catalog does not know."""
+    from ecomlm.runtime.catalog import list_tasks
+
+    known = {t.name for t in list_tasks()}
+    for task, w in weights.items():
+        if task not in known:
+            raise InvalidInputError(f"task_weights: unknown task {task!r}; known: {sorted(known)}")
+        if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+            raise InvalidInputError(f"task_weights: {task}: the weight must be a number >= 0, got {w!r}")
+
+
 def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
-                    limit: Optional[int] = None, progress: bool = True) -> TokenizedSet:
-    """Tokenize corpus records; drop (and count) those longer than ``max_len`` or without an answer."""
+                    limit: Optional[int] = None, progress: bool = True,
+                    task_weights: Optional[Mapping[str, float]] = None, seed: int = 0) -> TokenizedSet:
+    """Tokenize corpus records; drop (and count) those longer than ``max_len`` or without an answer.
+
+    ``limit`` keeps the first N usable records. ``task_weights`` ({task: weight}, default 1) repeats
+    or thins out the usable examples of a task (see ``repeats``), deterministically for a ``seed``,
+    so a resumed run rebuilds the same set.
+    """
     from tqdm.auto import tqdm
 
+    weights = dict(task_weights or {})
+    check_task_weights(weights)
+    rng = random.Random(seed)
     out = TokenizedSet([])
+    usable = 0
     for record in tqdm(records, desc="tokenizing", unit="ex", disable=not progress, mininterval=2):
-        if limit is not None and len(out.examples) >= limit:
+        if limit is not None and usable >= limit:
             break
         example = tokenize_messages(tokenizer, record["messages"])
         if len(example) > max_len:
@@ -105,17 +136,23 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
         elif example.n_targets == 0:
             out.dropped_no_answer += 1
         else:
-            out.examples.append(example)
+            usable += 1
+            task = str(record.get("task", "?"))
+            n = repeats(weights[task], rng) if task in weights else 1
+            out.examples.extend([example] * n)
+            out.per_task[task] = out.per_task.get(task, 0) + n
     return out
 
 
 def load_corpus(tokenizer: Any, path: str | os.PathLike[str], max_len: int, *,
-                limit: Optional[int] = None, progress: bool = True) -> TokenizedSet:
+                limit: Optional[int] = None, progress: bool = True,
+                task_weights: Optional[Mapping[str, float]] = None, seed: int = 0) -> TokenizedSet:
     """``tokenize_corpus`` over a JSONL file; raise when nothing usable is left."""
     if not Path(path).exists():
         raise InvalidInputError(f"corpus file {str(path)!r} does not exist; build one with "
                                 f"`ecomlm data build --out DIR`")
-    result = tokenize_corpus(tokenizer, read_jsonl(path), max_len, limit=limit, progress=progress)
+    result = tokenize_corpus(tokenizer, read_jsonl(path), max_len, limit=limit, progress=progress,
+                             task_weights=task_weights, seed=seed)
     if not result.examples:
         raise InvalidInputError(f"{path}: no usable example (dropped {result.dropped_too_long} longer than "
                                 f"max_seq_len={max_len}, {result.dropped_no_answer} without an answer)")

@@ -5,7 +5,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from ecomlm.runtime.errors import InvalidInputError
 
@@ -47,6 +47,7 @@ class TrainConfig:
     compile: bool = False
     loss_chunk: int = 2048           # assistant positions per chunk of the chunked cross-entropy
     pack_window: int = 2000          # examples packed together (first-fit decreasing) after shuffling
+    task_weights: Dict[str, float] = field(default_factory=dict)  # {task: weight}; repeats (>1) or thins (<1)
     eval_every: int = 100            # validation loss every N optimizer steps (0: only at the end)
     val_max_examples: int = 512
     save_every: int = 100            # checkpoint every N optimizer steps

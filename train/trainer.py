@@ -149,7 +149,7 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
     from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
     from .base_model import load_base_model, materialize_base, source_hash, _source_path
-    from .chat_tokens import load_corpus
+    from .chat_tokens import check_task_weights, load_corpus
     from .checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
     from .loss import PackedCausalLMLoss
     from .packing import collate, plan_epoch
@@ -167,6 +167,7 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
         if latest_checkpoint(run_dir) is not None:
             raise InvalidInputError(f"{run_dir} already holds a run; continue it with --resume or choose "
                                     f"another --out")
+    check_task_weights(config.task_weights)
     precision = _precision(config, cuda)
     accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no", cpu=not cuda)
     main = accelerator.is_main_process
@@ -185,7 +186,8 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
                       target_modules=config.lora_targets, task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
 
-    train_set = load_corpus(tokenizer, data, config.max_seq_len, limit=limit_examples, progress=progress and main)
+    train_set = load_corpus(tokenizer, data, config.max_seq_len, limit=limit_examples, progress=progress and main,
+                            task_weights=config.task_weights, seed=config.seed)
     val_set = load_corpus(tokenizer, val, config.max_seq_len, limit=config.val_max_examples,
                           progress=False) if val else None
     examples = train_set.examples
@@ -235,6 +237,7 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
                 "base_dir": str(base_dir), "data": str(data), "val": str(val) if val else None,
                 "examples": len(examples), "dropped_too_long": train_set.dropped_too_long,
                 "dropped_no_answer": train_set.dropped_no_answer, "train_tokens": train_set.n_tokens,
+                "examples_per_task": dict(sorted(train_set.per_task.items())),
                 "steps_per_epoch": steps_per_epoch, "total_steps": total_steps, "world_size": world,
                 "precision": precision, "attn_implementation": attn,
                 "trainable_params": sum(p.numel() for p in trainable),
