@@ -141,7 +141,8 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
 
             from ecomlm.runtime.backends.llama_cpp_backend import RepeatedLineStop
             raw_llm = Llama(model_path=backend.source, lora_path=getattr(backend, "lora_path", None),
-                            n_ctx=cfg.n_ctx, n_threads=llm.context_params.n_threads, n_batch=llm.n_batch,
+                            n_ctx=cfg.n_ctx, n_threads=llm.context_params.n_threads,
+                            n_threads_batch=llm.context_params.n_threads_batch, n_batch=llm.n_batch,
                             seed=0, verbose=False)
             grammar = LlamaGrammar.from_string(to_gbnf(catalog.constraint_for(task, fields[0])), verbose=False)
             eos = getattr(backend, "_eos", "") or None

@@ -136,3 +136,16 @@ def test_list_answers_stop_when_the_model_repeats_a_line(base_model):
     lines = result.raw.split("\n")
     assert len(lines) == len(set(lines))
     assert base_model.backend.count_tokens(result.raw) < 64
+
+
+def test_decode_threads_follow_the_wait_policy(monkeypatch):
+    from ecomlm.runtime.backends.llama_cpp_backend import thread_counts
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert thread_counts(4) == (1, 4)            # sleeping threads: one decode thread, all for the prompt
+    assert thread_counts(4, n_threads_decode=2) == (2, 4)
+    assert thread_counts(2, n_threads_decode=8) == (2, 2)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert thread_counts(4) == (4, 4)
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert thread_counts(None)[1] >= 1

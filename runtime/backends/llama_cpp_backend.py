@@ -42,6 +42,23 @@ def _prefer_passive_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def thread_counts(n_threads: Optional[int] = None, n_threads_decode: Optional[int] = None) -> tuple[int, int]:
+    """(decode threads, prompt threads) for llama.cpp.
+
+    The prompt (one large batch) uses ``n_threads`` (default: every CPU). Decoding, one token at a
+    time, uses ``n_threads_decode``; by default one thread while threads sleep between work
+    (``OMP_WAIT_POLICY=PASSIVE``, see ``_prefer_passive_threads``): each token is many small
+    operations, and waking sleeping threads for each of them made decoding 3x slower with two threads
+    than with one (SmolLM2-135M, 2-core machine: 43 vs 128 tokens/s), while the prompt still runs
+    1.8x faster on two. With spinning threads every decode thread is kept.
+    """
+    batch = max(1, n_threads or os.cpu_count() or 1)
+    if n_threads_decode:
+        return max(1, min(n_threads_decode, batch)), batch
+    passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    return (1 if passive else batch), batch
+
+
 class RepeatedLineStop:
     """Ends a list answer once the model repeats a line it already wrote (a small model otherwise
     loops on one line until the token limit); ``trim`` then drops the repeated line."""
@@ -72,8 +89,8 @@ class LlamaCppBackend(Backend):
     name = "llama.cpp"
 
     def __init__(self, model_path: str | os.PathLike[str], *, lora_path: Optional[str] = None,
-                 n_ctx: int = 4096, n_threads: Optional[int] = None, n_batch: int = 512,
-                 seed: int = 0) -> None:
+                 n_ctx: int = 4096, n_threads: Optional[int] = None, n_threads_decode: Optional[int] = None,
+                 n_batch: int = 512, seed: int = 0) -> None:
         _prefer_passive_threads()
         try:
             from llama_cpp import Llama
@@ -84,9 +101,9 @@ class LlamaCppBackend(Backend):
         if lora_path is not None:
             check_gguf_file(Path(lora_path))
         try:
-            self.llm = Llama(model_path=str(path), lora_path=lora_path, n_ctx=n_ctx,
-                             n_threads=n_threads or os.cpu_count() or 1, n_batch=n_batch, seed=seed,
-                             verbose=False)
+            decode, batch = thread_counts(n_threads, n_threads_decode)
+            self.llm = Llama(model_path=str(path), lora_path=lora_path, n_ctx=n_ctx, n_threads=decode,
+                             n_threads_batch=batch, n_batch=n_batch, seed=seed, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise ModelLoadError(f"llama.cpp could not load {str(path)!r} (truncated or unsupported "
                                  f"GGUF?): {e}") from e
