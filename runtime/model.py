@@ -33,7 +33,8 @@ class EcomModel:
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
-        or a Hugging Face folder. ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``, ``n_threads_decode``)."""
+        or a Hugging Face folder. ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on
+        llama.cpp also ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
         return cls(load_backend(resolved, backend, **options), resolved)
 

@@ -48,9 +48,10 @@ def thread_counts(n_threads: Optional[int] = None, n_threads_decode: Optional[in
     The prompt (one large batch) uses ``n_threads`` (default: every CPU). Decoding, one token at a
     time, uses ``n_threads_decode``; by default one thread while threads sleep between work
     (``OMP_WAIT_POLICY=PASSIVE``, see ``_prefer_passive_threads``): each token is many small
-    operations, and waking sleeping threads for each of them made decoding 3x slower with two threads
-    than with one (SmolLM2-135M, 2-core machine: 43 vs 128 tokens/s), while the prompt still runs
-    1.8x faster on two. With spinning threads every decode thread is kept.
+    operations, and waking sleeping threads for each of them made the shipped model decode 4.8x
+    slower on two threads than on one (idle 2-core machine: 19 vs 92 tokens/s), while its prompt ran
+    1.7x faster on two (``python -m ecomlm.bench.threads``, bench/BENCH.md). With spinning threads
+    every decode thread is kept.
     """
     batch = max(1, n_threads or os.cpu_count() or 1)
     if n_threads_decode:
