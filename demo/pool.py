@@ -23,9 +23,12 @@ from ecomlm.runtime import EcomModel
 # processes share the cores, spinning threads starve the ones doing work (many times slower on a busy
 # 2-core machine). Must be set before llama_cpp is first loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from ecomlm.runtime.errors import EcomError
+from ecomlm.runtime import deadline
+from ecomlm.runtime.errors import EcomError, InvalidInputError
 from ecomlm.runtime.model_ref import resolve
 from ecomlm.runtime.results import Result
+
+from .admission import CostModel, call_budget
 
 
 class PoolBusyError(EcomError):
@@ -78,7 +81,8 @@ class ModelPool:
     def __init__(self, ref: str = "default", backend: Optional[str] = None, *, size: int = 1,
                  n_ctx: int = 4096, n_threads: Optional[int] = None, **options: Any) -> None:
         if size < 1:
-            raise ValueError("a model pool needs at least one instance")
+            raise InvalidInputError(f"a model pool needs at least one instance (got {size}); "
+                                    f"give --pool-size 1 or more")
         self.size = size
         self._free: "queue.Queue[EcomModel]" = queue.Queue()
         self._models: list[EcomModel] = []
@@ -99,6 +103,7 @@ class ModelPool:
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None)
         self.n_threads = threads
+        self.costs = CostModel()
 
     @property
     def busy(self) -> int:
@@ -123,12 +128,24 @@ class ModelPool:
             self._free.put(model)
 
     def run(self, task: str, *, truncate: bool = False, wait_s: Optional[float] = None,
-            **fields: Any) -> Answer:
-        """Run one task on a borrowed instance; errors are the runtime's (``InvalidInputError``...)."""
+            deadline_at: Optional[float] = None, **fields: Any) -> Answer:
+        """Run one task on a borrowed instance; errors are the runtime's (``InvalidInputError``...).
+
+        With ``deadline_at`` (a ``time.monotonic()`` value) the call is refused with
+        ``TooSlowError`` when it cannot finish by then (``admission.py``), and stopped with
+        ``DeadlineExceededError`` when it runs past it; either way the instance is free again.
+        """
         start = time.perf_counter()
-        with self.borrow(wait_s) as model:
+        with self.borrow(wait_s) as model, deadline.at_deadline(deadline_at):
             begun = time.perf_counter()
-            result = model.run(task, truncate=truncate, **fields)
+            if deadline_at is None:
+                result = model.run(task, truncate=truncate, **fields)
+            else:
+                deadline.check()  # the time may have run out in the queue
+                n_prompt, max_tokens = call_budget(model, task, fields, truncate)
+                self.costs.admit(n_prompt, max_tokens, deadline.remaining())
+                result = model.run(task, truncate=truncate, **fields)
+                self.costs.record(n_prompt, max_tokens, time.perf_counter() - begun)
             done = time.perf_counter()
         return Answer(result=result, latency_s=done - begun, waited_s=begun - start)
 

@@ -7,16 +7,25 @@
 Endpoints: ``POST /v1/tasks/{task}`` (body: the task's inputs, plus ``"truncate": true`` to cut an
 over-long text to fit), ``GET /v1/tasks``, ``GET /health``, ``GET /openapi.json`` and ``/docs``.
 
-Errors are JSON ``{"error": CODE, "detail": MESSAGE}``: 400 malformed JSON, 404 unknown task,
-413 body over ``max_body_bytes`` or prompt over the model's context, 422 invalid inputs,
-503 too many requests waiting, 504 no answer within ``request_timeout_s``.
+Errors are JSON ``{"error": CODE, "detail": MESSAGE}`` on every route and status: 400 malformed
+JSON, 401 missing or wrong API key, 404 unknown task or route, 405 wrong method, 413 body over
+``max_body_bytes``, prompt over the model's context, or a request that cannot finish within the time
+limit, 422 invalid inputs, 500 an unexpected failure, 503 too many requests waiting, 504 no answer
+within ``request_timeout_s``.
 
 Concurrency: requests run on a thread pool with one worker per model instance of a ``ModelPool``
-(an instance is never used by two requests at once); at most ``max_queue`` requests wait.
+(an instance is never used by two requests at once); at most ``max_queue`` requests wait. A request
+carries its deadline into the model call, which stops at it (``runtime.deadline``): after a 504 the
+instance is free within one forward pass, and the request's queue slot is released only then.
+
+Access: ``api_key`` (``--api-key``, as llama-server's) requires ``Authorization: Bearer KEY`` or
+``X-API-Key: KEY`` on every route but ``/health``; ``cors_origins`` (``--cors-origin``) lets those
+browser origins call the API. Both are off by default.
 """
 from __future__ import annotations
 
 import asyncio
+import hmac
 import socket
 import threading
 import time
@@ -26,8 +35,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.deadline import DeadlineExceededError
 from ecomlm.runtime.errors import ContextOverflowError, InvalidInputError, UnknownTaskError
 
+from .admission import TooSlowError
 from .examples import examples_for
 from .pool import ModelPool, PoolBusyError
 
@@ -42,6 +53,16 @@ class ServerConfig:
     max_body_bytes: int = 64_000       # 413 above this
     request_timeout_s: float = 60.0    # 504 when the answer takes longer (queue wait included)
     max_queue: int = 64                # 503 when more requests than this wait for a model instance
+    api_key: Optional[str] = None      # when set, every route but /health needs it (401 otherwise)
+    cors_origins: tuple[str, ...] = () # browser origins allowed to call the API ("*" for any)
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes <= 0 or self.request_timeout_s <= 0 or self.max_queue < 0:
+            raise InvalidInputError(
+                f"server limits must be positive (max_body_bytes={self.max_body_bytes}, "
+                f"request_timeout_s={self.request_timeout_s}, max_queue={self.max_queue} >= 0)")
+        if self.api_key is not None and not self.api_key.strip():
+            raise InvalidInputError("the API key is empty; give a non-empty --api-key or none")
 
 
 class _Limits:
@@ -109,9 +130,40 @@ class BodyLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+class ApiKeyMiddleware:
+    """ASGI middleware answering 401 unless the request carries the API key (``/health`` is open)."""
+
+    OPEN_PATHS = ("/health",)
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app = app
+        self.key = key.encode("utf-8")
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-api-key", b"")
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            given = auth[7:].strip()
+        if not hmac.compare_digest(given, self.key):
+            response = _error(401, "unauthorized", "this server needs an API key: send the header "
+                                                   "'Authorization: Bearer KEY' (or 'X-API-Key: KEY')")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def _error(status: int, code: str, detail: str) -> Any:
     from fastapi.responses import JSONResponse
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates stay readable
     return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               413: "too_large", 415: "unsupported_media_type"}
 
 
 def _request_model(task: catalog.Task) -> Any:
@@ -145,6 +197,7 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
     """The FastAPI application serving ``pool`` (the caller owns the pool and closes it)."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     config = config or ServerConfig()
     limits = _Limits(config.max_queue)
@@ -163,6 +216,30 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
 
     # -- limits and errors ------------------------------------------------------------------------
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    if config.api_key:
+        app.add_middleware(ApiKeyMiddleware, key=config.api_key)
+    if config.cors_origins:  # added last: outermost, so preflight requests are answered first
+        from starlette.middleware.cors import CORSMiddleware
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-api-key"])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = (f"no route {request.url.path!r}; the API serves POST /v1/tasks/{{task}}, "
+                      f"GET /v1/tasks, GET /health and /docs")
+        elif exc.status_code == 405:
+            detail = (f"{request.method} is not allowed on {request.url.path!r}; tasks take POST with "
+                      f"a JSON body, /v1/tasks and /health take GET")
+        return _error(exc.status_code, code, detail)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Any:
+        return _error(500, "internal_error", f"the server failed on this request ({type(exc).__name__}); "
+                                             f"it keeps serving, and this is a bug worth reporting")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -203,24 +280,38 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
         fields = {k: v for k, v in payload.items() if v is not None}
         if not limits.enter():
             return _error(503, "busy", f"{limits.limit} requests are already waiting; retry later")
+        timeout = config.request_timeout_s
+        deadline_at = time.monotonic() + timeout
+        timed_out = (f"no answer within {timeout:.0f} s (the call was stopped); the server is "
+                     f"overloaded or the input is very long")
         try:
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(executor, lambda: pool.run(task, truncate=truncate, **fields))
-            try:
-                ans = await asyncio.wait_for(future, timeout=config.request_timeout_s)
-            except asyncio.TimeoutError:
-                return _error(504, "timeout", f"no answer within {config.request_timeout_s:.0f} s; "
-                                              f"the server is overloaded or the input is very long")
+            future = asyncio.get_running_loop().run_in_executor(
+                executor, lambda: pool.run(task, truncate=truncate, deadline_at=deadline_at, **fields))
+        except BaseException:
+            limits.leave()
+            raise
+        # the slot is freed when the model call really ends, not when the client gets its 504
+        def release(done: "asyncio.Future[Any]") -> None:
+            limits.leave()
+            if not done.cancelled():
+                done.exception()  # retrieved: a late failure after a 504 is not logged as lost
+
+        future.add_done_callback(release)
+        try:
+            ans = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)
+        except asyncio.TimeoutError:
+            return _error(504, "timeout", timed_out)
+        except DeadlineExceededError:
+            return _error(504, "timeout", timed_out)
         except UnknownTaskError as e:
             return _error(404, "unknown_task", str(e))
-        except ContextOverflowError as e:
-            return _error(413, "context_overflow", str(e))
+        except (ContextOverflowError, TooSlowError) as e:
+            return _error(413, "context_overflow" if isinstance(e, ContextOverflowError) else "too_slow",
+                          str(e))
         except InvalidInputError as e:
             return _error(422, "invalid_input", str(e))
         except PoolBusyError as e:
             return _error(503, "busy", str(e))
-        finally:
-            limits.leave()
         return {"task": task, "model": pool.info.ref, "backend": pool.info.backend,
                 "latency_ms": round(ans.latency_s * 1000, 1), "result": ans.result.to_dict()}
 

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .constraints import (NONE_ANSWER, Choice, ChoiceLines, Constraint, FreeLine, FreeLines,
                           PrefixedLines)
+from . import validation
 from .errors import InvalidInputError, UnknownTaskError
 from .results import (AnswerResult, LabelResult, MatchResult, Result, SpansResult,
                       TextResult)
@@ -330,7 +331,8 @@ def normalize_fields(task: Task, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Check and normalise the inputs of ``task``; raise ``InvalidInputError`` naming the fix.
 
     Strings are stripped; list fields must be non-empty and free of duplicates; unknown fields are
-    rejected so that a typo does not silently go unused.
+    rejected so that a typo does not silently go unused. Types, control characters, surrogates and
+    size limits are checked by ``validation.py``.
     """
     unknown = set(fields) - set(task.fields)
     if unknown:
@@ -344,22 +346,11 @@ def normalize_fields(task: Task, fields: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidInputError(f"task {task.name!r} needs the input {name!r}")
             continue
         if name in LIST_FIELDS:
-            if isinstance(value, str):
-                value = [v for v in value.split(",")]
-            items = [str(v).strip() for v in value]
-            if not items or any(not v for v in items):
-                raise InvalidInputError(f"{name!r} must be a non-empty list of non-empty strings")
-            lowered = [v.lower() for v in items]
-            dups = sorted({v for v in items if lowered.count(v.lower()) > 1})
-            if dups and name != "reviews":
-                raise InvalidInputError(f"{name!r} has duplicates: {dups}; give each one once")
-            out[name] = items
+            out[name] = validation.clean_options(name, value, allow_duplicates=name == "reviews")
         elif name in DICT_FIELDS:
-            if not isinstance(value, Mapping) or not value:
-                raise InvalidInputError(f"{name!r} must be a non-empty mapping of attribute -> value")
-            out[name] = {str(k).strip(): str(v).strip() for k, v in value.items()}
+            out[name] = validation.clean_mapping(name, value)
         else:
-            text = str(value).strip()
+            text = validation.clean_text(name, value)
             if not text:
                 raise InvalidInputError(f"the input {name!r} of task {task.name!r} is empty")
             out[name] = text

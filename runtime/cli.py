@@ -14,6 +14,23 @@ from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult
 FIELD_OPTIONS: dict[str, str] = {name: "--" + name.replace("_", "-") for name in catalog.FIELD_CAPTIONS}
 
 
+def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a number") -> Any:
+    """An argparse type: a ``kind`` value from ``low`` to ``high``, else a one-line usage error."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # also refuses nan
+            bound = f"from {low:g} to {high:g}" if high != float("inf") else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {what} {bound}")
+        return value
+    return parse
+
+
+N_CTX = bounded(int, 64, 1 << 20, "a context size in tokens")
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--backend``, shared by every command that loads a model."""
     parser.add_argument("--model", default="default",
@@ -21,7 +38,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                              "Hugging Face folder (default: %(default)s)")
     parser.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
                         help="inference backend (default: the one that fits the model's format)")
-    parser.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    parser.add_argument("--n-ctx", type=N_CTX, default=4096, help="context window in tokens")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -72,6 +72,12 @@ class EcomModel:
             fields[long_field] = text
             prompt = self.prompt_for(task, fields)
             n = self.backend.count_tokens(prompt)
+        if not text.strip():
+            raise ContextOverflowError(
+                f"the prompt for task {task.name!r} does not fit the model's context of "
+                f"{self.backend.n_ctx} tokens even with the {long_field} cut to nothing ({max_tokens} "
+                f"kept for the answer): the options or other inputs alone are too long; give fewer or "
+                f"shorter options, or load the model with a larger n_ctx")
         return prompt
 
     def run(self, task: str, *, truncate: bool = False, **fields: Any) -> Result:

@@ -23,8 +23,10 @@ from typing import Callable, Hashable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from .. import deadline
 from ..constraints import Choice, ChoiceLines, Constraint, FreeLines, PrefixedLines
 from ..errors import ModelLoadError
+from .chat_segments import render_segmented, tokenize_segments
 
 NL = 0x0A
 SPACE = 0x20
@@ -126,11 +128,22 @@ class HFTokenizer:
         return next((i for i in self.encode(tail) if i in self.special_ids), None)
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
-        return self._formatter(messages=list(messages)).prompt
+        return render_segmented(lambda m: self._formatter(messages=m).prompt, messages)
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` as a prompt: special-token text is parsed, no BOS is added."""
-        return self.tok.encode(text, add_special_tokens=False).ids
+        """Token ids of ``text`` as a prompt, no BOS added: special-token text is parsed in template
+        text only; the message contents of a ``chat_prompt`` are plain text, never control tokens."""
+        return tokenize_segments(text, self._encode_part,
+                                 lambda: [self.tok.id_to_token(i) or "" for i in self.special_ids])
+
+    def _encode_part(self, text: str, special: bool) -> list[int]:
+        if special:
+            return self.tok.encode(text, add_special_tokens=False).ids
+        if getattr(self, "_plain", None) is None:  # a copy that spells special-token text as text
+            from tokenizers import Tokenizer
+            self._plain = Tokenizer.from_str(self.tok.to_str())
+            self._plain.encode_special_tokens = True
+        return self._plain.encode(text, add_special_tokens=False).ids
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tok.decode(list(ids), skip_special_tokens=True)
@@ -468,6 +481,7 @@ class TokenLevelBackend:
         return len(self.tokenizer.encode(text))
 
     def _step(self, ids: Sequence[int]) -> np.ndarray:
+        deadline.check()  # before every forward pass: a timed-out call stops with the cache intact
         self._cached.extend(int(i) for i in ids)
         return self._feed(ids)
 

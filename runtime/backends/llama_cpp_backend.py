@@ -13,6 +13,8 @@ from typing import Optional, Sequence
 from ..constraints import ChoiceLines, Constraint, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
 from .base import Backend
+from .chat_segments import render_segmented, tokenize_segments
+from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
 
 GGUF_MAGIC = b"GGUF"
 
@@ -103,8 +105,9 @@ class LlamaCppBackend(Backend):
             check_gguf_file(Path(lora_path))
         try:
             decode, batch = thread_counts(n_threads, n_threads_decode)
-            self.llm = Llama(model_path=str(path), lora_path=lora_path, n_ctx=n_ctx, n_threads=decode,
-                             n_threads_batch=batch, n_batch=n_batch, seed=seed, verbose=False)
+            self.llm = deadline_llama_class(Llama)(  # its eval stops at the caller's deadline
+                model_path=str(path), lora_path=lora_path, n_ctx=n_ctx, n_threads=decode,
+                n_threads_batch=batch, n_batch=n_batch, seed=seed, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise ModelLoadError(f"llama.cpp could not load {str(path)!r} (truncated or unsupported "
                                  f"GGUF?): {e}") from e
@@ -128,10 +131,15 @@ class LlamaCppBackend(Backend):
         return self.llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
-        return self._formatter(messages=list(messages)).prompt
+        return render_segmented(lambda m: self._formatter(messages=m).prompt, messages)
 
     def tokenize(self, text: str) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        """Token ids of a prompt: control tokens from the chat template, message contents (of a
+        prompt from ``chat_prompt``) as plain text, never as control tokens."""
+        return tokenize_segments(
+            text, lambda part, special: self.llm.tokenize(part.encode("utf-8"), add_bos=False,
+                                                          special=special),
+            lambda: control_token_texts(self.llm))
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
@@ -143,7 +151,7 @@ class LlamaCppBackend(Backend):
         if grammar is None:
             if len(self._grammars) > 256:
                 self._grammars.clear()
-            grammar = self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+            grammar = self._grammars[gbnf] = checked_grammar(self.llm, LlamaGrammar, gbnf)
         return grammar
 
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
