@@ -66,7 +66,7 @@ def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[tuple[int, 
     if not p.is_file():
         raise InvalidInputError(f"input file {str(p)!r} does not exist")
     if p.suffix.lower() == ".csv":
-        with p.open(encoding="utf-8-sig", newline="") as f:
+        with p.open(encoding="utf-8-sig", errors="replace", newline="") as f:  # bad bytes: U+FFFD
             reader = csv.DictReader(f)
             columns = list(reader.fieldnames or [])
             if not columns:

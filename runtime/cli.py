@@ -55,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help=f"{catalog.FIELD_CAPTIONS[name]} ({kind})")
     add_model_options(p)
     p.add_argument("--input", help="JSONL file, one object of task inputs per line (batch mode)")
-    p.add_argument("--output", help="JSONL file for the results (batch mode)")
+    p.add_argument("--output", help="JSONL file for the results (batch mode); written line by line")
+    p.add_argument("--resume", action="store_true",
+                   help="batch mode: continue an interrupted run, skipping the lines already in --output")
+    p.add_argument("--force", action="store_true", help="batch mode: replace an existing --output")
     p.add_argument("--truncate", action="store_true",
                    help="cut an over-long text/context to fit the context instead of failing")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -120,15 +123,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.input:
         if not args.output:
             raise InvalidInputError("--input needs --output FILE for the results")
-        from .batch import run_batch
+        from .batch import check_paths, run_batch
+        check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
-                           truncate=args.truncate, progress=True)
+                           truncate=args.truncate, progress=True, resume=args.resume, force=args.force)
         for line, message in report.errors:
             print(f"{args.input}:{line}: skipped: {message}", file=sys.stderr)
-        print(f"wrote {report.n_ok} result(s) to {args.output}; {len(report.errors)} line(s) skipped",
-              file=sys.stderr)
-        return 0 if report.n_ok or not report.n_lines else 1
+        resumed = f" ({report.n_resumed} already there from an earlier run)" if report.n_resumed else ""
+        print(f"wrote {report.n_ok} result(s) to {args.output}{resumed}; {len(report.errors)} line(s) "
+              f"skipped", file=sys.stderr)
+        return 0 if report.n_ok or report.n_resumed or not report.n_lines else 1
     normalized = catalog.normalize_fields(task, fields)  # report bad input before loading the model
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
     result = model.run(task.name, truncate=args.truncate, **normalized)
