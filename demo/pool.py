@@ -149,8 +149,15 @@ class ModelPool:
             done = time.perf_counter()
         return Answer(result=result, latency_s=done - begun, waited_s=begun - start)
 
-    def close(self) -> None:
-        for model in self._models:
+    def close(self, wait_s: float = 60.0) -> None:
+        """Free every instance, each once it is back from its borrower (freeing one that a thread
+        still runs would crash the process); one still lent after ``wait_s`` is left to the GC."""
+        deadline_at = time.monotonic() + wait_s
+        for _ in range(len(self._models)):
+            try:
+                model = self._free.get(timeout=max(0.0, deadline_at - time.monotonic()))
+            except queue.Empty:
+                break
             model.close()
         self._models.clear()
 

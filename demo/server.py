@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import socket
 import threading
 import time
@@ -156,6 +157,35 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
+class CrashGuardMiddleware:
+    """ASGI middleware answering an unexpected exception with a JSON 500 (logged with its traceback)
+    and keeping the connection, instead of a plain-text 500 and a dropped connection."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logging.getLogger("ecomlm.server").exception("request %s failed", scope.get("path"))
+            if started:
+                raise
+            response = _error(500, "internal_error", f"the server failed on this request "
+                                                     f"({type(exc).__name__}); it keeps serving, and "
+                                                     f"this is a bug worth reporting")
+            await response(scope, receive, send)
+
+
 def _error(status: int, code: str, detail: str) -> Any:
     from fastapi.responses import JSONResponse
     detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates stay readable
@@ -215,6 +245,7 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
     app.state.config = config
 
     # -- limits and errors ------------------------------------------------------------------------
+    app.add_middleware(CrashGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     if config.api_key:
         app.add_middleware(ApiKeyMiddleware, key=config.api_key)
@@ -236,10 +267,6 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
                       f"a JSON body, /v1/tasks and /health take GET")
         return _error(exc.status_code, code, detail)
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Any:
-        return _error(500, "internal_error", f"the server failed on this request ({type(exc).__name__}); "
-                                             f"it keeps serving, and this is a bug worth reporting")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Any:

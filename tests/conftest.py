@@ -31,3 +31,12 @@ def tiny_dir(tmp_path_factory):
     pytest.importorskip("torch")
     from ecomlm.quantize.tiny import make_tiny_llama
     return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "hf")
+
+
+@pytest.fixture(scope="module")
+def pool(base_gguf):
+    """A one-instance ``ModelPool`` of the bundled base model (n_ctx 1024) for the HTTP API tests."""
+    from ecomlm.demo.pool import ModelPool
+    pool = ModelPool("base", n_ctx=1024)
+    yield pool
+    pool.close()

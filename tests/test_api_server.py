@@ -7,19 +7,12 @@ import threading
 import httpx
 import pytest
 
+from ecomlm.demo.admission import CostModel
 from ecomlm.demo.examples import examples_for
-from ecomlm.demo.pool import ModelPool
 from ecomlm.demo.server import ServerConfig, ServerThread, create_app
 from ecomlm.runtime import catalog
 
 MAX_BODY = 8_000
-
-
-@pytest.fixture(scope="module")
-def pool(base_gguf):
-    pool = ModelPool("base", n_ctx=1024)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +96,8 @@ def test_unknown_task_gets_404_listing_the_tasks(api):
 
 
 def test_wrong_method_gets_405(api):
-    assert api.get("/v1/tasks/sentiment").status_code == 405
+    r = api.get("/v1/tasks/sentiment")
+    assert r.status_code == 405 and r.json()["error"] == "method_not_allowed" and "POST" in r.json()["detail"]
 
 
 def test_body_over_the_limit_gets_413_declared_or_streamed(api):
@@ -131,6 +125,7 @@ def test_prompt_over_the_context_gets_413_unless_truncated(api):
 
 
 def test_timeout_gets_504_and_the_server_recovers(pool):
+    pool.costs = CostModel()  # nothing measured yet: nothing is refused up front, the call is stopped
     app = create_app(pool, ServerConfig(request_timeout_s=0.001))
     with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=120) as client:
         r = client.post("/v1/tasks/summarize", json=examples_for("summarize")[0])
