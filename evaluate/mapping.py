@@ -8,7 +8,7 @@ is trained on and that users call), so the inputs are split into the catalog tas
 |---|---|---|---|
 | EN-Lenovo-NER-NER | ner | text; types = the task's label set | (type, span) pairs |
 | EN-Lenovo-Condition_Extract-* | span_detection | text; types = label set | spans |
-| EN-Reddit_QA-Extract-Extract_QA | qa | ``Context: ...`` / ``Question: ...`` split | answer text |
+| EN-Reddit_QA-Extract-Extract_QA | qa (allow_none=False) | ``Context: ...`` / ``Question: ...`` split | answer text |
 | EN-ABSA-CLS-review_topic_category | review_topic | text; labels = label set | labels |
 | ZH-MEPAVE-NER-attribute_value_extraction | attribute_extraction | text; attributes = label set | (attribute, value) pairs |
 | ZH-MEPAVE-Condition_Extract-attribute_value_detection | span_detection | text; types = attribute names | spans |
@@ -78,6 +78,8 @@ class TaskMapping:
     yes_no_labels: Optional[tuple[str, str]] = None
     #: cut an over-long context to fit the model's window instead of failing the item
     truncate: bool = False
+    #: whether the span answer may be "None" (False: the task's own prompt asks for an extraction)
+    allow_none: bool = True
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -191,7 +193,10 @@ def _specs(task: HeldoutTask, inst: dict[str, Any]) -> dict[str, Any]:
 MAPPINGS: dict[str, TaskMapping] = {
     "EN-Lenovo-NER-NER": TaskMapping("ner", TYPED, _text_types),
     "EN-Lenovo-Condition_Extract-Condition_Extract": TaskMapping("span_detection", SPANS, _text_types),
-    "EN-Reddit_QA-Extract-Extract_QA": TaskMapping("qa", TEXT, _qa, truncate=True),
+    # The paper's prompt for Reddit QA asks for an extraction and offers no "no answer" option
+    # (meta-info.json: "Extract spans from context to answer the question."), and every instance has a gold
+    # answer in its context, so the model is asked under allow_none=False: it must copy a span.
+    "EN-Reddit_QA-Extract-Extract_QA": TaskMapping("qa", TEXT, _qa, truncate=True, allow_none=False),
     "EN-ABSA-CLS-review_topic_category": TaskMapping("review_topic", LABELS, _text_labels),
     "ZH-MEPAVE-NER-attribute_value_extraction": TaskMapping("attribute_extraction", TYPED,
                                                             _text_attributes),

@@ -115,7 +115,7 @@ def run_task(model: Any, task: HeldoutTask, *,
         result, error = None, None
         t0 = time.perf_counter()
         try:
-            result = model.run(m.catalog_task, truncate=m.truncate, **fields)
+            result = model.run(m.catalog_task, truncate=m.truncate, allow_none=m.allow_none, **fields)
         except EcomError as e:
             error = str(e)
         dt = time.perf_counter() - t0

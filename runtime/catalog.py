@@ -11,9 +11,9 @@ A task has
 - an output kind, which fixes the answer format (``format_answer``), the parser (``parse_answer``),
   the decoding constraint (``constraint_for``) and the metric used to score it (``Task.metric``).
 
-The user message puts everything that is the same across calls of a task (description, command,
-options such as the label set, answer format) before the per-item input, so backends can reuse the
-KV cache of that shared prefix.
+The task description is the system turn; the user message puts everything that is the same across
+calls of a task (command, options such as the label set, answer format) before the per-item input,
+so backends can reuse the KV cache of that shared prefix.
 """
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from .constraints import (NONE_ANSWER, Choice, ChoiceLines, Constraint, FreeLine, FreeLines,
-                          PrefixedLines)
+from .constraints import NONE_ANSWER, Choice, ChoiceLines, Constraint, CopyLines, FreeLine
 from . import validation
 from .errors import InvalidInputError, UnknownTaskError
 from .results import (AnswerResult, LabelResult, MatchResult, Result, SpansResult,
@@ -42,14 +41,12 @@ TEXT = "text"                # free text
 YES, NO = "Yes", "No"
 
 FORMAT_HINTS: dict[str, str] = {
-    TYPED_SPANS: 'Write one "type: text" pair per line, the text copied exactly from the input. '
-                 'Write "None" if there is nothing to extract.',
-    SPANS: 'Write one item per line, copied exactly from the input. Write "None" if there is none.',
-    LABEL: "Answer with exactly one of the candidates.",
-    LABELS: 'Answer with every candidate that applies, one per line, or "None" if none applies.',
+    TYPED_SPANS: 'One "type: text" per line, the text copied from the input; "None" if there is none.',
+    SPANS: 'One item per line, copied from the input; "None" if there is none.',
+    LABEL: "Answer with one of the candidates.",
+    LABELS: 'Every candidate that applies, one per line; "None" if none applies.',
     YES_NO: 'Answer "Yes" or "No".',
-    ANSWER_SPAN: 'Answer with a span copied exactly from the context, or "None" if the context '
-                 'does not answer the question.',
+    ANSWER_SPAN: 'Answer with a span copied from the context; "None" if it has no answer.',
     CHOICE: "Answer with one of the candidates, copied exactly.",
     TEXT: "",
 }
@@ -406,12 +403,13 @@ def _render_value(name: str, value: Any) -> str:
 
 
 def render_user(task: Task, fields: Mapping[str, Any], command_index: int = 0) -> str:
-    """The user message: description, command, options, answer format, then the item's inputs.
+    """The user message: command, options, answer format, then the item's inputs.
 
     ``fields`` must already be normalised (``normalize_fields``). ``command_index`` picks the
-    phrasing (training samples several; inference always uses 0).
+    phrasing (training samples several; inference always uses 0). The task description goes in the
+    system turn (``build_messages``).
     """
-    lines = [task.description, task.commands[command_index % len(task.commands)]]
+    lines = [task.commands[command_index % len(task.commands)]]
     for name in OPTION_FIELDS:
         if name in fields:
             lines.append(f"{FIELD_CAPTIONS[name]}: {_render_value(name, fields[name])}")
@@ -425,8 +423,15 @@ def render_user(task: Task, fields: Mapping[str, Any], command_index: int = 0) -
 
 def build_messages(task: Task, fields: Mapping[str, Any], command_index: int = 0,
                    answer: Optional[str] = None) -> list[dict[str, str]]:
-    """Chat messages for ``task``: the user turn, plus the assistant turn when ``answer`` is given."""
-    messages = [{"role": "user", "content": render_user(task, fields, command_index)}]
+    """Chat messages for ``task``: the task description as the system turn, the user turn, and the
+    assistant turn when ``answer`` is given.
+
+    The system turn replaces the chat template's default system prompt (SmolLM2 injects a 20-token
+    one when a conversation has none), so every training and inference prompt spends its tokens on
+    the task.
+    """
+    messages = [{"role": "system", "content": task.description},
+                {"role": "user", "content": render_user(task, fields, command_index)}]
     if answer is not None:
         messages.append({"role": "assistant", "content": answer})
     return messages
@@ -454,16 +459,25 @@ def format_answer(task: Task, answer: Any) -> str:
 
 
 # Decoding constraints ------------------------------------------------------------------------------------
-def constraint_for(task: Task, fields: Mapping[str, Any]) -> Optional[Constraint]:
-    """The decoding constraint that makes every answer well-formed (``None`` for free text)."""
+def constraint_for(task: Task, fields: Mapping[str, Any], *, allow_none: bool = True) -> Optional[Constraint]:
+    """The decoding constraint that makes every answer well-formed (``None`` for free text).
+
+    Spans (entities, attribute values, answer spans) are copied from the source field by
+    construction (``CopyLines``). ``allow_none=False`` forbids the "None" answer of the span tasks
+    (an answer is then required: e.g. extractive QA whose context is known to hold the answer); a
+    multi-label answer keeps its "None".
+    """
+    none = NONE_ANSWER if allow_none else None
     if task.output in (LABEL, CHOICE, YES_NO):
         return Choice(tuple(options_of(task, fields)))
     if task.output == LABELS:
         return ChoiceLines(tuple(options_of(task, fields)))
     if task.output == TYPED_SPANS:
-        return PrefixedLines(tuple(options_of(task, fields)))
+        return CopyLines(fields[task.source_field], prefixes=tuple(options_of(task, fields)), none=none)
     if task.output == SPANS:
-        return FreeLines()
+        return CopyLines(fields[task.source_field], none=none)
+    if task.output == ANSWER_SPAN:
+        return CopyLines(fields[task.source_field], none=none, max_lines=1)
     if task.single_line:
         return FreeLine()
     return None

@@ -9,14 +9,19 @@ A task's output format decides which constraint applies (see ``catalog.Task.cons
   or the ``none`` word alone (NER over a type list, attribute extraction over attribute names).
 - ``FreeLines``: lines of free text, or the ``none`` word (span detection, aspect term extraction).
 - ``FreeLine``: exactly one line of free text (titles), so a small model cannot ramble on.
+- ``CopyLines``: lines whose text is copied from a source text (optionally after a ``prefix: ``),
+  or the ``none`` word alone; with ``max_lines=1`` one answer span. Entity, span, attribute-value
+  and answer-span tasks decode under it, so a near-miss span cannot be written at all.
 
-Free text inside a line cannot be constrained to "a substring of the input" by a grammar; the
-validators in ``spans.py`` check it afterwards and drop what does not occur in the input.
+A grammar cannot say "a substring of this input" in reasonable size, so ``CopyLines`` is enforced
+by the byte-level automaton of ``backends/automaton.py`` on every backend (llama.cpp runs it as a
+logits processor); ``to_gbnf`` gives only its line structure. The validators in ``spans.py`` still
+check every span afterwards.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 NONE_ANSWER = "None"
 
@@ -49,7 +54,19 @@ class FreeLine:
     pass
 
 
-Constraint = Union[Choice, ChoiceLines, PrefixedLines, FreeLines, FreeLine]
+@dataclass(frozen=True)
+class CopyLines:
+    """Lines copied from ``source``: ``<prefix><sep><copied text>`` when ``prefixes`` is given, the
+    copied text alone otherwise; or ``none`` alone (``none=None``: an answer is required)."""
+
+    source: str
+    prefixes: tuple[str, ...] = ()
+    none: Optional[str] = NONE_ANSWER
+    sep: str = ": "
+    max_lines: int = 32
+
+
+Constraint = Union[Choice, ChoiceLines, PrefixedLines, FreeLines, FreeLine, CopyLines]
 
 
 def gbnf_literal(text: str) -> str:
@@ -103,4 +120,12 @@ def to_gbnf(constraint: Constraint, max_lines: int = 32) -> str:
         )
     if isinstance(constraint, FreeLine):
         return f"root ::= {_FREE_TEXT}\n"
+    if isinstance(constraint, CopyLines):  # the line structure only (see the module docstring)
+        line = (f"prefix {gbnf_literal(constraint.sep)} value" if constraint.prefixes else "value")
+        lines = f"line (\"\\n\" line){{0,{constraint.max_lines - 1}}}" if constraint.max_lines > 1 else "line"
+        root = f"{gbnf_literal(constraint.none)} | {lines}" if constraint.none is not None else lines
+        rules = [f"root ::= {root}", f"line ::= {line}", f"value ::= {_FREE_TEXT}"]
+        if constraint.prefixes:
+            rules.append(f"prefix ::= {_alternatives(constraint.prefixes)}")
+        return "\n".join(rules) + "\n"
     raise TypeError(f"unknown constraint {constraint!r}")

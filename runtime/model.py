@@ -80,8 +80,11 @@ class EcomModel:
                 f"shorter options, or load the model with a larger n_ctx")
         return prompt
 
-    def run(self, task: str, *, truncate: bool = False, **fields: Any) -> Result:
+    def run(self, task: str, *, truncate: bool = False, allow_none: bool = True, **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
+
+        ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
+        values, answer spans): the model must copy something from the input.
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -91,14 +94,15 @@ class EcomModel:
         normalized = catalog.normalize_fields(t, fields)
         max_tokens = self._max_tokens(t, normalized)
         prompt = self._fit(t, normalized, max_tokens, truncate)
-        raw = self.backend.generate(prompt, max_tokens, catalog.constraint_for(t, normalized))
+        constraint = catalog.constraint_for(t, normalized, allow_none=allow_none)
+        raw = self.backend.generate(prompt, max_tokens, constraint)
         return catalog.parse_answer(t, raw, normalized)
 
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *,
-                 truncate: bool = False) -> Iterator[Result]:
+                 truncate: bool = False, allow_none: bool = True) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
-            yield self.run(task, truncate=truncate, **fields)
+            yield self.run(task, truncate=truncate, allow_none=allow_none, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:
@@ -143,10 +147,13 @@ class EcomModel:
         return self.run("select_product", query=query,
                         candidates=list(candidates))  # type: ignore[return-value]
 
-    def answer(self, question: str, context: str, *, truncate: bool = False) -> AnswerResult:
-        """An extractive answer: a span of ``context`` with offsets, or no span if none answers."""
-        return self.run("qa", question=question, context=context,
-                        truncate=truncate)  # type: ignore[return-value]
+    def answer(self, question: str, context: str, *, truncate: bool = False,
+               allow_none: bool = True) -> AnswerResult:
+        """An extractive answer: a span of ``context`` with offsets, or no span if none answers.
+
+        ``allow_none=False`` requires an answer: use it when the context is known to hold one."""
+        return self.run("qa", question=question, context=context, truncate=truncate,
+                        allow_none=allow_none)  # type: ignore[return-value]
 
     def generate_title(self, specs: Mapping[str, str]) -> TextResult:
         """A product title written from attribute -> value pairs."""

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from ecomlm.runtime.constraints import Choice, ChoiceLines, FreeLines, PrefixedLines
+from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLines, PrefixedLines
 
 pytest.importorskip("tokenizers")
 
@@ -43,10 +43,37 @@ def random_labels(rng: random.Random) -> tuple[str, ...]:
     return tuple(dict.fromkeys(rng.sample(pool, k)))
 
 
+SOURCES = ["Lenovo ThinkPad X1 Carbon Gen 11, 14 inch, Intel Core i7",
+           "Nike Air Zoom Pegasus 40 men's running shoe, black, size 10 – None left",
+           "华为 Mate 60 Pro 12GB+512GB 雅川青 5G手机", "a a a aa aaa b",
+           "The battery lasts about 10 hours.\nThe screen is bright."]
+
+
+def accepts_copy(constraint: CopyLines, text: str) -> bool:
+    """Reference acceptor of CopyLines: "None" alone where allowed, else lines whose text (after
+    ``prefix: `` when prefixes are given) is a non-empty substring of the source."""
+    if constraint.none is not None and text == constraint.none:
+        return True
+    lines = text.split("\n")
+    if len(lines) > constraint.max_lines:
+        return False
+    for ln in lines:
+        if constraint.prefixes:
+            head = next((p + constraint.sep for p in constraint.prefixes if ln.startswith(p + constraint.sep)), None)
+            if head is None:
+                return False
+            ln = ln[len(head):]
+        if not ln or ln[0] == " " or ln not in constraint.source:
+            return False
+    return True
+
+
 def accepts(constraint, text: str) -> bool:
     """Reference acceptor written from the GBNF grammars in constraints.to_gbnf."""
     if isinstance(constraint, Choice):
         return text in constraint.options
+    if isinstance(constraint, CopyLines):
+        return accepts_copy(constraint, text)
     lines = text.split("\n")
     if text == constraint.none:
         return True
@@ -62,22 +89,25 @@ def accepts(constraint, text: str) -> bool:
 
 
 def test_random_logits_always_give_valid_answers(tokenizer):
-    from ecomlm.runtime.backends.hf_decoding import DecoderCache
+    from ecomlm.runtime.backends.automaton import DecoderCache
 
     cache = DecoderCache(tokenizer)
     rng = random.Random(0)
     nprng = np.random.default_rng(0)
     vocab = tokenizer.vocab_size
     checked = 0
-    for i in range(300):
+    for i in range(360):
         labels = random_labels(rng)
-        kind = i % 4
-        constraint = [Choice(labels), ChoiceLines(labels), PrefixedLines(labels), FreeLines()][kind]
+        kind = i % 6
+        source = rng.choice(SOURCES)
+        constraint = [Choice(labels), ChoiceLines(labels), PrefixedLines(labels), FreeLines(),
+                      CopyLines(source, prefixes=labels, none=rng.choice(["None", None])),
+                      CopyLines(source, none=rng.choice(["None", None]), max_lines=rng.choice([1, 32]))][kind]
         decoder = cache.get(constraint)
         bias = np.zeros(vocab)
         if i % 3 == 0:  # a model that loves end-of-turn, newlines and spaces
             bias[tokenizer.eos_ids] = 50
-            for t in tokenizer.encode("\n \n\n  BANANA"):
+            for t in tokenizer.encode("\n \n\n  BANANA None"):
                 bias[t] = 30
 
         def step(_ids):
@@ -89,15 +119,51 @@ def test_random_logits_always_give_valid_answers(tokenizer):
         if kind == 0 or "\ufffd" not in out:
             assert accepts(constraint, out), (constraint, out)
             checked += 1
-    assert checked > 250
+    assert checked > 300
+
+
+def test_copy_constraint_turns_a_near_miss_into_a_real_span(tokenizer):
+    """A model that prefers a span which is not in the source ("Intel Core i9") still answers with
+    text copied from the source, and "None" is refused when the constraint requires an answer."""
+    from ecomlm.runtime.backends.automaton import DecoderCache
+
+    cache = DecoderCache(tokenizer)
+    source = SOURCES[0]
+    vocab = tokenizer.vocab_size
+    wanted = tokenizer.encode("Attribute: Intel Core i9")
+    for none in ("None", None):
+        decoder = cache.get(CopyLines(source, prefixes=("Brand", "Attribute"), none=none))
+        produced: list[int] = []
+
+        def step(ids, produced=produced):
+            produced.extend(ids)
+            logits = np.zeros(vocab)
+            k = len(produced)
+            if k < len(wanted):
+                logits[wanted[k]] = 10.0
+            logits[tokenizer.eos_ids] = 5.0
+            return logits
+
+        out = decoder.run(step([]), step, 24).decode("utf-8")
+        assert accepts_copy(decoder.automaton.c, out), out
+        assert out.startswith("Attribute: Intel Core i") and out.split(": ", 1)[1] in source
+
+    must_answer = cache.get(CopyLines(source, none=None, max_lines=1))
+    none_first = np.zeros(vocab)
+    none_first[tokenizer.encode("None")[0]] = 20.0
+    out = must_answer.run(none_first, lambda ids: np.zeros(vocab), 8).decode("utf-8")
+    assert out != "None" and out in source
 
 
 def test_cut_off_answers_are_completed():
-    from ecomlm.runtime.backends.hf_decoding import Automaton
+    from ecomlm.runtime.backends.automaton import Automaton
 
     assert Automaton(Choice(("positive", "negative"))).finish(b"pos") == b"positive"
     assert Automaton(ChoiceLines(("Food", "Service"))).finish(b"Food\nSer") == b"Food\nService"
     assert Automaton(ChoiceLines(("Food", "Service"))).finish(b"No") == b"None"
+    copy = Automaton(CopyLines("red shoe, size 10", prefixes=("color", "size")))
+    assert copy.finish(b"color: red\nsize: 1") == b"color: red\nsize: 1"   # a prefix of a copy is a copy
+    assert copy.finish(b"color: red\nsi") == b"color: red"
     assert Automaton(PrefixedLines(("Brand",))).finish(b"Brand: Apple\nBra") == b"Brand: Apple"
     assert Automaton(PrefixedLines(("Brand",))).finish(b"Bra") == b"None"
 

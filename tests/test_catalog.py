@@ -6,7 +6,7 @@ import random
 import pytest
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.constraints import Choice, ChoiceLines, FreeLine, FreeLines, PrefixedLines, to_gbnf
+from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLine, FreeLines, PrefixedLines, to_gbnf
 from ecomlm.runtime.errors import InvalidInputError, UnknownTaskError
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
 
@@ -56,7 +56,9 @@ def test_training_phrasings_differ_and_inference_uses_the_first():
     fields = catalog.normalize_fields(task, {"text": "Apple iPhone", "types": ["Brand"]})
     rendered = {catalog.render_user(task, fields, i) for i in range(len(task.commands))}
     assert len(rendered) == len(task.commands)
-    assert task.commands[0] in catalog.build_messages(task, fields)[0]["content"]
+    system, user = catalog.build_messages(task, fields)
+    assert system == {"role": "system", "content": task.description}
+    assert user["role"] == "user" and user["content"].startswith(task.commands[0])
 
 
 def test_format_then_parse_round_trips_every_output_kind():
@@ -139,8 +141,12 @@ def test_constraints_follow_the_output_kind():
     assert c("classify", text="x", labels="a,b") == Choice(("a", "b"))
     assert c("query_match", query="q", product="p") == Choice(("Yes", "No"))
     assert c("multi_classify", text="x", labels="a,b") == ChoiceLines(("a", "b"))
-    assert c("ner", text="x", types="Brand") == PrefixedLines(("Brand",))
-    assert c("aspect_extraction", text="x") == FreeLines()
+    assert c("ner", text="x", types="Brand") == CopyLines("x", prefixes=("Brand",))
+    assert c("aspect_extraction", text="x") == CopyLines("x")
+    assert c("qa", question="q", context="c") == CopyLines("c", max_lines=1)
+    task = catalog.get_task("qa")
+    assert catalog.constraint_for(task, {"question": "q", "context": "c"}, allow_none=False) == \
+        CopyLines("c", none=None, max_lines=1)
     assert c("title_generation", specs={"a": "b"}) == FreeLine()
     assert c("summarize", reviews=["good", "bad"]) is None
 

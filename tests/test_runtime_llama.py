@@ -51,7 +51,17 @@ def test_every_span_is_a_real_span_of_the_input(base_model):
                        base_model.extract_attributes(text, ["brand", "color", "storage"])):
             for span in result.spans:
                 assert text[span.start:span.end] == span.text
-            assert result.dropped >= 0
+            # spans are decoded under the copy constraint: nothing the model wrote is dropped
+            assert result.dropped == 0, result.raw
+
+
+def test_an_answer_can_be_required(base_model):
+    context = ("I bought this sleeve last month for my old laptop. It is well made, the zipper is "
+               "smooth and the padding feels thick.")
+    for question in ("Does it fit a 17 inch laptop?", "What colour is the zipper?", "Is it waterproof?"):
+        required = base_model.answer(question=question, context=context, allow_none=False)
+        assert required.span is not None and required.raw.strip() != "None", required.raw
+        assert context[required.span.start:required.span.end] == required.span.text
 
 
 def test_labels_stay_in_the_set_for_random_sets_and_adversarial_texts(base_model):

@@ -1,14 +1,10 @@
 """Constraint-guided greedy decoding over token ids, shared by the ONNX Runtime and PyTorch backends.
 
-llama.cpp enforces a task's constraint with a GBNF grammar; here the same languages (see
-``constraints.py``) are byte-level automata, and each decoding step picks the most likely token
-among those that keep the answer a valid prefix of the language (end of turn only once the answer is
-complete). So the answer is always in the constraint's language, whatever the prompt says; any
-spelling of an option in tokens is allowed, as with a grammar.
-
-The allowed token set of an automaton state is found by walking the vocabulary sorted by bytes (a
-trie held as a sorted array: a prefix is a contiguous range found by bisection), and cached per
-state. Free text inside a line (``[^\\n ][^\\n]*``) is handled in bulk with numpy.
+Each decoding step picks the most likely token among those that keep the answer a valid prefix of
+the constraint's language (``automaton.py``; end of turn only once the answer is complete). So the
+answer is always in the constraint's language, whatever the prompt says; any spelling of an option
+in tokens is allowed, as with a grammar. This module holds the tokenizer (``tokenizers`` alone) and
+the backend logic over a token-fed model with a KV cache.
 
 This module needs only numpy, ``tokenizers`` and jinja2 (via llama-cpp-python's chat formatter); it
 never imports torch.
@@ -16,21 +12,16 @@ never imports torch.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Hashable, Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from .. import deadline
-from ..constraints import Choice, ChoiceLines, Constraint, FreeLines, PrefixedLines
+from ..constraints import Constraint
 from ..errors import ModelLoadError
+from .automaton import DecoderCache, greedy_free
 from .chat_segments import render_segmented, tokenize_segments
-
-NL = 0x0A
-SPACE = 0x20
-MAX_LINES = 32  # as to_gbnf's default
 
 
 # -- tokenizer ---------------------------------------------------------------------------------------
@@ -172,273 +163,6 @@ class HFTokenizer:
                     table[i] = piece.replace("\u2581", " ").encode("utf-8")
             self._bytes = table
         return self._bytes
-
-
-# -- constraint automata -----------------------------------------------------------------------------
-class _Words:
-    """A sorted set of byte strings with prefix queries."""
-
-    def __init__(self, words: Iterable[bytes]) -> None:
-        self.words = sorted(set(words))
-        self.set = set(self.words)
-
-    def is_prefix(self, p: bytes) -> bool:
-        i = bisect_left(self.words, p)
-        return i < len(self.words) and self.words[i].startswith(p)
-
-    def next_bytes(self, p: bytes) -> set[int]:
-        i = bisect_left(self.words, p)
-        out: set[int] = set()
-        while i < len(self.words) and self.words[i].startswith(p):
-            if len(self.words[i]) > len(p):
-                out.add(self.words[i][len(p)])
-            i += 1
-        return out
-
-    def shortest_completion(self, p: bytes) -> Optional[bytes]:
-        i = bisect_left(self.words, p)
-        best = None
-        while i < len(self.words) and self.words[i].startswith(p):
-            if best is None or len(self.words[i]) < len(best):
-                best = self.words[i]
-            i += 1
-        return best
-
-
-State = Hashable
-_ALL_BYTES = tuple(range(256))
-_VALUE_FIRST = tuple(b for b in range(256) if b not in (NL, SPACE))
-
-
-class Automaton:
-    """A byte-level automaton accepting exactly a constraint's answers (as to_gbnf's grammar).
-
-    States: ``("L", n, p)`` inside the fixed part of line ``n`` (``p``: its bytes so far);
-    ``("V0", n)`` at the start of a free value; ``("V", n)`` inside a free value (a *free* state: every
-    byte but a newline stays in it).
-    """
-
-    def __init__(self, constraint: Constraint, max_lines: int = MAX_LINES) -> None:
-        self.c = constraint
-        self.max_lines = max_lines
-        if isinstance(constraint, Choice):
-            self.items = _Words(o.encode("utf-8") for o in constraint.options)
-            self.first = self.items
-        elif isinstance(constraint, ChoiceLines):
-            self.items = _Words(o.encode("utf-8") for o in constraint.options)
-            self.first = _Words(self.items.words + [constraint.none.encode("utf-8")])
-        elif isinstance(constraint, PrefixedLines):
-            self.items = _Words((p + constraint.sep).encode("utf-8") for p in constraint.prefixes)
-            self.first = _Words(self.items.words + [constraint.none.encode("utf-8")])
-        elif isinstance(constraint, FreeLines):
-            self.items = self.first = _Words([])
-        else:
-            raise TypeError(f"unknown constraint {constraint!r}")
-        self.none = getattr(constraint, "none", None)
-        self.none_b = self.none.encode("utf-8") if self.none is not None else None
-
-    def start(self) -> State:
-        return ("V0", 0) if isinstance(self.c, FreeLines) else ("L", 0, b"")
-
-    def _words(self, n: int) -> _Words:
-        return self.first if n == 0 else self.items
-
-    def step(self, s: State, b: int) -> Optional[State]:
-        kind = s[0]
-        if kind == "V":
-            if b != NL:
-                return s
-            if s[1] + 1 >= self.max_lines:
-                return None
-            return ("V0", s[1] + 1) if isinstance(self.c, FreeLines) else ("L", s[1] + 1, b"")
-        if kind == "V0":
-            return ("V", s[1]) if b not in (NL, SPACE) else None
-        n, p = s[1], s[2]
-        if isinstance(self.c, PrefixedLines):
-            p2 = p + bytes([b])
-            if p2 in self.items.set:
-                return ("V0", n)
-            return ("L", n, p2) if self._words(n).is_prefix(p2) else None
-        # Choice / ChoiceLines: p is the current line
-        if b == NL and isinstance(self.c, ChoiceLines) and p in self.items.set and n + 1 < self.max_lines:
-            return ("L", n + 1, b"")
-        p2 = p + bytes([b])
-        return ("L", n, p2) if self._words(n).is_prefix(p2) else None
-
-    def final(self, s: State) -> bool:
-        kind = s[0]
-        if kind == "V":
-            return True
-        if kind == "V0":
-            return False
-        n, p = s[1], s[2]
-        if n == 0 and self.none_b is not None and p == self.none_b:
-            return True
-        return not isinstance(self.c, PrefixedLines) and p in self.items.set
-
-    def free(self, s: State) -> bool:
-        return s[0] == "V"
-
-    def next_bytes(self, s: State) -> Iterable[int]:
-        kind = s[0]
-        if kind == "V":
-            return _ALL_BYTES
-        if kind == "V0":
-            return _VALUE_FIRST
-        n, p = s[1], s[2]
-        out = self._words(n).next_bytes(p)
-        if isinstance(self.c, ChoiceLines) and p in self.items.set:
-            out.add(NL)
-        return sorted(out)
-
-    def walk(self, s: Optional[State], data: bytes) -> Optional[State]:
-        for b in data:
-            if s is None:
-                return None
-            s = self.step(s, b)
-        return s
-
-    def finish(self, text: bytes) -> bytes:
-        """Make a cut-off answer (token budget spent) acceptable: complete or drop its last line."""
-        s = self.walk(self.start(), text)
-        if s is not None and self.final(s):
-            return text
-        head, _, last = text.rpartition(b"\n")
-        n = text.count(b"\n")
-        if not isinstance(self.c, (PrefixedLines, FreeLines)):
-            done = self._words(n).shortest_completion(last)
-            if done is not None and (n == 0 or done in self.items.set):
-                return (head + b"\n" if n else b"") + done
-        if n:
-            return self.finish(head)
-        if self.none_b is not None:
-            return self.none_b
-        return self.items.words[0] if self.items.words else b""
-
-
-# -- the vocabulary as a sorted byte trie --------------------------------------------------------------
-class Vocabulary:
-    """Token byte strings sorted, for allowed-set queries by prefix range."""
-
-    def __init__(self, token_bytes: Sequence[Optional[bytes]]) -> None:
-        pairs = sorted((b, i) for i, b in enumerate(token_bytes) if b)
-        self.keys = [b for b, _ in pairs]
-        self.ids = np.array([i for _, i in pairs], dtype=np.int64)
-        self.lengths = np.array([len(b) for b in self.keys], dtype=np.int64)
-        self.last_nl = np.array([b.rfind(b"\n") for b in self.keys], dtype=np.int64)
-        self.bytes_of = list(token_bytes)
-
-    def allowed(self, auto: Automaton, s: State) -> np.ndarray:
-        """Token ids whose bytes, fed to ``auto`` from state ``s``, never leave the language."""
-        out: list[np.ndarray] = []
-        self._collect(auto, s, b"", 0, len(self.keys), out)
-        return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
-
-    def _collect(self, auto: Automaton, s: State, p: bytes, lo: int, hi: int, out: list) -> None:
-        i = lo
-        while i < hi and len(self.keys[i]) == len(p):  # tokens that are exactly p
-            if p:
-                out.append(self.ids[i:i + 1])
-            i += 1
-        if i >= hi:
-            return
-        if auto.free(s):
-            ok = self.last_nl[i:hi] < len(p)
-            out.append(self.ids[i:hi][ok])
-            for j in np.nonzero(~ok)[0] + i:
-                if auto.walk(s, self.keys[j][len(p):]) is not None:
-                    out.append(self.ids[j:j + 1])
-            return
-        for b in auto.next_bytes(s):
-            s2 = auto.step(s, b)
-            if s2 is None:
-                continue
-            p2 = p + bytes([b])
-            lo2 = bisect_left(self.keys, p2, i, hi)
-            hi2 = hi if b == 255 else bisect_left(self.keys, p + bytes([b + 1]), lo2, hi)
-            if lo2 < hi2:
-                self._collect(auto, s2, p2, lo2, hi2, out)
-
-
-# -- the decoding loop --------------------------------------------------------------------------------
-#: step(new_token_ids) -> logits (1-D numpy array) for the position after them; the model keeps its cache
-StepFn = Callable[[Sequence[int]], np.ndarray]
-
-
-@dataclass
-class ConstrainedDecoder:
-    """Greedy decoding under one constraint (reusable across prompts: allowed sets are cached)."""
-
-    vocab: Vocabulary
-    automaton: Automaton
-    eos_ids: Sequence[int]
-
-    def __post_init__(self) -> None:
-        self._cache: dict[State, np.ndarray] = {}
-
-    def allowed(self, s: State) -> np.ndarray:
-        got = self._cache.get(s)
-        if got is None:
-            got = self._cache[s] = self.vocab.allowed(self.automaton, s)
-        return got
-
-    def run(self, first_logits: np.ndarray, step: StepFn, max_tokens: int) -> bytes:
-        auto = self.automaton
-        s = auto.start()
-        logits = first_logits
-        text = b""
-        for k in range(max_tokens):
-            ids = self.allowed(s)
-            if auto.final(s):
-                ids = np.concatenate([ids, np.asarray(self.eos_ids, dtype=np.int64)])
-            if len(ids) == 0:  # cannot happen with a byte-complete vocabulary
-                break
-            choice = int(ids[int(np.argmax(logits[ids]))])
-            if choice in self.eos_ids:
-                return text
-            piece = self.vocab.bytes_of[choice] or b""
-            s = auto.walk(s, piece)
-            assert s is not None, "allowed token left the language"
-            text += piece
-            if k + 1 < max_tokens:
-                logits = step([choice])
-        return auto.finish(text)
-
-
-def greedy_free(first_logits: np.ndarray, step: StepFn, max_tokens: int,
-                eos_ids: Sequence[int]) -> list[int]:
-    """Plain greedy decoding: token ids up to (not including) end of turn."""
-    out: list[int] = []
-    logits = first_logits
-    for k in range(max_tokens):
-        choice = int(np.argmax(logits))
-        if choice in eos_ids:
-            break
-        out.append(choice)
-        if k + 1 < max_tokens:
-            logits = step([choice])
-    return out
-
-
-class DecoderCache:
-    """The last few ``ConstrainedDecoder``s by constraint (run_many repeats one constraint)."""
-
-    def __init__(self, tokenizer: HFTokenizer, size: int = 32) -> None:
-        self.tokenizer = tokenizer
-        self.size = size
-        self._vocab: Optional[Vocabulary] = None
-        self._decoders: dict[Constraint, ConstrainedDecoder] = {}
-
-    def get(self, constraint: Constraint) -> ConstrainedDecoder:
-        dec = self._decoders.pop(constraint, None)
-        if dec is None:
-            if self._vocab is None:
-                self._vocab = Vocabulary(self.tokenizer.token_bytes())
-            dec = ConstrainedDecoder(self._vocab, Automaton(constraint), self.tokenizer.eos_ids)
-        self._decoders[constraint] = dec
-        while len(self._decoders) > self.size:
-            self._decoders.pop(next(iter(self._decoders)))
-        return dec
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

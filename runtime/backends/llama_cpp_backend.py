@@ -1,6 +1,8 @@
 """GGUF models on llama.cpp (llama-cpp-python): the default backend, and the fastest on a CPU.
 
-Closed answer sets are enforced with GBNF grammars built from the task's constraint. Consecutive
+Closed answer sets are enforced with GBNF grammars built from the task's constraint; answers copied
+from the input (``CopyLines``) with the byte automaton of ``automaton.py`` as a logits processor
+(``llama_copy.py``). Consecutive
 calls that share a prompt prefix (same task, same options) reuse its KV cache: llama-cpp-python
 keeps the previous prompt's tokens and only evaluates the new suffix.
 """
@@ -10,10 +12,12 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..constraints import ChoiceLines, Constraint, FreeLines, PrefixedLines, to_gbnf
+from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
+from .automaton import DecoderCache
 from .base import Backend
 from .chat_segments import render_segmented, tokenize_segments
+from .llama_copy import AutomatonProcessor, copy_decoders
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
 
 GGUF_MAGIC = b"GGUF"
@@ -126,6 +130,7 @@ class LlamaCppBackend(Backend):
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos,
                                               bos_token=self._bos, add_generation_prompt=True)
         self._grammars: dict[str, object] = {}
+        self._copy: Optional[DecoderCache] = None
 
     def _token_text(self, token_id: int) -> str:
         return self.llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
@@ -154,17 +159,26 @@ class LlamaCppBackend(Backend):
             grammar = self._grammars[gbnf] = checked_grammar(self.llm, LlamaGrammar, gbnf)
         return grammar
 
+    def _copy_processor(self, constraint: CopyLines, n_prompt: int) -> AutomatonProcessor:
+        if self._copy is None:
+            self._copy = copy_decoders(self.llm, [self.llm.token_eos(), *self.llm.tokenize(
+                self._eos.encode("utf-8"), add_bos=False, special=True)[:1]])
+        return AutomatonProcessor(self._copy.get(constraint), n_prompt)
+
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
-        grammar = self._grammar(constraint) if constraint is not None else None
         tokens = self.tokenize(prompt)
+        copy = self._copy_processor(constraint, len(tokens)) if isinstance(constraint, CopyLines) else None
+        grammar = self._grammar(constraint) if constraint is not None and copy is None else None
         stop = RepeatedLineStop(self.llm, len(tokens)) if isinstance(
-            constraint, (ChoiceLines, PrefixedLines, FreeLines)) else None
+            constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines)) else None
         out = self.llm.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
             grammar=grammar, stop=[self._eos] if self._eos else None,
+            logits_processor=[copy] if copy is not None else None,
             stopping_criteria=stop.criteria() if stop else None)
         text = out["choices"][0]["text"]
-        return stop.trim(text) if stop else text
+        text = stop.trim(text) if stop else text
+        return copy.finish(text) if copy is not None else text
 
     def close(self) -> None:
         self.llm.close()
