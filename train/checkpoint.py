@@ -3,15 +3,26 @@
 Only the trainable (LoRA) parameters are saved, not the frozen base. A checkpoint is written to a
 temp folder and renamed to ``checkpoint-NNNNNNN``, so an interrupted write leaves the previous one
 intact; older ones beyond ``keep`` are deleted.
+
+Nothing in a checkpoint is a pickle: weights are safetensors, and the optimizer, scheduler and RNG
+states are safetensors + JSON (``safe_state.py``), so resuming from a checkpoint of unknown origin
+runs no code. Checkpoints of older versions (``optimizer.pt`` ...) are read with
+``torch.load(weights_only=True)`` and an allowlist of the numpy types of an RNG state; a file that
+needs anything else is refused, not unpickled.
 """
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional
+
+from ecomlm.runtime.errors import InvalidInputError
+
+from .safe_state import has_state, load_state, save_state
 
 PREFIX = "checkpoint-"
 
@@ -25,6 +36,17 @@ def checkpoints(run_dir: Path) -> list[Path]:
 def latest_checkpoint(run_dir: Path) -> Optional[Path]:
     found = checkpoints(run_dir)
     return found[-1] if found else None
+
+
+def finished_state(run_dir: Path) -> Optional[Dict[str, Any]]:
+    """The last checkpoint's state when the run is complete (final step reached and the adapter
+    written), else ``None``: resuming it has nothing left to do."""
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None or not (Path(run_dir) / "adapter").is_dir():
+        return None
+    state = json.loads((ckpt / "state.json").read_text())
+    total = state.get("total_steps")
+    return state if total is not None and state.get("step", 0) >= total else None
 
 
 def rng_state() -> Dict[str, Any]:
@@ -55,7 +77,6 @@ def trainable_state(model: Any) -> Dict[str, Any]:
 def save_checkpoint(run_dir: Path, step: int, *, model: Any, optimizer: Any, scheduler: Any,
                     state: Dict[str, Any], rank_rng: Dict[int, Dict[str, Any]], keep: int = 2) -> Path:
     """Write ``checkpoint-<step>`` atomically (main process only); ``rank_rng`` maps rank -> RNG state."""
-    import torch
     from safetensors.torch import save_file
 
     run_dir = Path(run_dir)
@@ -63,10 +84,10 @@ def save_checkpoint(run_dir: Path, step: int, *, model: Any, optimizer: Any, sch
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=run_dir))
     try:
         save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+        save_state(optimizer.state_dict(), tmp, "optimizer")
+        save_state(scheduler.state_dict(), tmp, "scheduler")
         for rank, rng in rank_rng.items():
-            torch.save(rng, tmp / f"rng_{rank}.pt")
+            save_state(rng, tmp, f"rng_{rank}")
         (tmp / "state.json").write_text(json.dumps(dict(state, step=step), indent=2) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -94,9 +115,33 @@ def load_checkpoint(path: Path, *, model: Any, optimizer: Any, scheduler: Any, r
     with torch.no_grad():
         for name, value in saved.items():
             params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-    rng_file = path / f"rng_{rank}.pt"
-    if rng_file.exists():
-        set_rng_state(torch.load(rng_file, weights_only=False))
+    optimizer.load_state_dict(_read_state(path, "optimizer"))
+    scheduler.load_state_dict(_read_state(path, "scheduler"))
+    if has_state(path, f"rng_{rank}") or (path / f"rng_{rank}.pt").exists():
+        set_rng_state(_read_state(path, f"rng_{rank}"))
     return json.loads((path / "state.json").read_text())
+
+
+def _read_state(path: Path, name: str) -> Any:
+    """``name`` of checkpoint ``path``: safetensors + JSON, or a legacy ``.pt`` read without pickle."""
+    if has_state(path, name):
+        return load_state(path, name)
+    legacy = path / f"{name}.pt"
+    if not legacy.exists():
+        raise InvalidInputError(f"checkpoint {path} has no {name} state ({name}.json); it is incomplete, "
+                                f"resume from another checkpoint or start the run again")
+    import numpy as np
+    import torch
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    allow = [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+    try:
+        with torch.serialization.safe_globals(allow):
+            return torch.load(legacy, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError) as e:
+        raise InvalidInputError(
+            f"{legacy} is an old-style pickle that holds more than tensors, numbers and numpy arrays; "
+            f"it was not loaded, since unpickling it could run code ({str(e).splitlines()[0][:200]}). "
+            f"Start the run again without --resume") from None

@@ -15,12 +15,15 @@ def _train(args: argparse.Namespace) -> int:
     result = train(args.base, args.data, args.out, val=args.val, config=config, resume=args.resume,
                    stop_after=args.stop_after, time_limit_s=args.time_limit * 60 if args.time_limit else None,
                    limit_examples=args.limit)
+    if result.already_finished:
+        return 0
     if not result.finished:
         print(f"stopped at step {result.step}/{result.total_steps} with a checkpoint in {result.run_dir}; "
               f"continue with: ecomlm train --base {args.base} --data {args.data} "
               f"{'--val ' + args.val + ' ' if args.val else ''}--out {args.out} --resume")
         return 0
-    print(f"done: {result.step} steps, train loss {result.last_loss:.4f}"
+    loss = f"{result.last_loss:.4f}" if result.last_loss is not None else "n/a"
+    print(f"done: {result.step} steps, train loss {loss}"
           + (f", val loss {result.val_loss:.4f}" if result.val_loss is not None else "")
           + f"; adapter in {result.run_dir / 'adapter'}")
     report = json.loads((result.run_dir / "report.json").read_text())

@@ -37,6 +37,7 @@ class TrainResult:
     finished: bool
     last_loss: Optional[float]
     val_loss: Optional[float]
+    already_finished: bool = False  # --resume of a complete run: nothing was done
 
 
 def _precision(config: TrainConfig, cuda: bool) -> str:
@@ -122,10 +123,19 @@ def _log(path: Path, record: Dict[str, Any]) -> None:
         f.write(json.dumps(record) + "\n")
 
 
+def _log_step(line: str) -> Optional[int]:
+    """The step of a log line, or ``None`` for a torn line (a kill in the middle of its write)."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _truncate_log(path: Path, step: int) -> None:
     if not path.exists():
         return
-    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    keep = [line for line in path.read_text(errors="replace").splitlines()
+            if (s := _log_step(line)) is not None and s <= step]
     with atomic_write(path) as f:
         f.write("".join(line + "\n" for line in keep))
 
@@ -150,7 +160,7 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
 
     from .base_model import load_base_model, materialize_base, source_hash, _source_path
     from .chat_tokens import check_task_weights, load_corpus
-    from .checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
+    from .checkpoint import finished_state, latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
     from .loss import PackedCausalLMLoss
     from .packing import collate, plan_epoch
 
@@ -162,6 +172,11 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
         if not saved.exists():
             raise InvalidInputError(f"--resume: {run_dir} holds no run (no config.yaml); start it without --resume")
         config = config_from_dict(yaml.safe_load(saved.read_text()))
+        done = finished_state(run_dir)
+        if done is not None:
+            print(f"[train] {run_dir} is finished already (step {done['step']} of {done['total_steps']}, "
+                  f"adapter in {run_dir / 'adapter'}); nothing to resume")
+            return TrainResult(run_dir, done["step"], done["total_steps"], True, None, None, True)
     else:
         config = config or load_config()
         if latest_checkpoint(run_dir) is not None:
