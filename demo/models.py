@@ -39,13 +39,20 @@ def _choice(ref: str) -> Optional[ModelChoice]:
     return ModelChoice(ref=ref, backend=_KIND_BACKEND[resolved.kind], size_bytes=size)
 
 
+def _finished(path: Path, base: Path) -> bool:
+    """Not inside a dot-folder (an export still being written, or one a killed export left) and
+    not itself hidden."""
+    return not any(part.startswith(".") for part in path.relative_to(base).parts)
+
+
 def find_exports(root: str | os.PathLike[str] = DEFAULT_EXPORTS_DIR) -> list[str]:
-    """GGUF files and ONNX folders under ``root`` (sorted; none when ``root`` does not exist)."""
+    """Finished GGUF files and ONNX folders under ``root`` (sorted; none when ``root`` does not
+    exist). Anything under a dot-folder (``.NAME.tmp-*``: unfinished) is left out."""
     base = Path(root)
     if not base.is_dir():
         return []
-    found = {str(p) for p in base.rglob("*.gguf") if p.is_file()}
-    found |= {str(p.parent) for p in base.rglob("*.onnx") if p.is_file()}
+    found = {str(p) for p in base.rglob("*.gguf") if p.is_file() and _finished(p, base)}
+    found |= {str(p.parent) for p in base.rglob("*.onnx") if p.is_file() and _finished(p, base)}
     return sorted(found)
 
 

@@ -11,7 +11,6 @@ each artifact with the PyTorch model on the fixed prompt set (``parity.py``), wr
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from . import manifest as mf
+from .hygiene import STAGE_PREFIX, clean_stale, owned_temp_dir
 from .source import SourceModel, resolve_source, stage
 
 _TORCH_TOOLS = ("torch", "transformers")
@@ -99,7 +99,8 @@ def _begin(model: str, out: Path, opts: ExportOptions, timer: _Timer) -> tuple[S
     try:
         with timer.step("resolve/materialise source"):
             src = resolve_source(model)
-        staging, repairs = stage(src, Path(tempfile.mkdtemp(prefix="ecomlm-stage-")))
+        clean_stale(None, STAGE_PREFIX)  # staging folders of killed exports
+        staging, repairs = stage(src, owned_temp_dir(None, STAGE_PREFIX))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -9,13 +9,13 @@ Ollama and LM Studio run the file as it is. The real bits per weight of each fil
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from .converter import Converter, ensure_converter
+from .hygiene import run_child
 from ecomlm.runtime.errors import EcomError
 
 from .source import UnsupportedModelError
@@ -87,7 +87,7 @@ def convert(hf_dir: Path, out_file: Path, outtype: str = "f16",
     conv = converter or ensure_converter()
     cmd = [sys.executable, str(conv.script), str(hf_dir), "--outfile", str(out_file),
            "--outtype", CONVERTER_TYPES[outtype]]
-    proc = subprocess.run(cmd, env=conv.env(), capture_output=True, text=True)
+    proc = run_child(cmd, env=conv.env(), capture_output=True, text=True)  # dies with this process
     if proc.returncode != 0 or not out_file.exists():
         log = (proc.stderr or "") + (proc.stdout or "")
         if "not supported" in log and ("Model " in log or "Architecture" in log):
@@ -115,8 +115,8 @@ def quantize(src: Path, dest: Path, quant: str, n_threads: int = 2) -> None:
 def inspect(path: Path, converter: Optional[Converter] = None) -> GGUFInfo:
     """Tensor types, weight count and real bits per weight of a GGUF (read with llama.cpp's gguf-py)."""
     conv = converter or ensure_converter()
-    proc = subprocess.run([sys.executable, "-c", _INSPECT, str(path)], env=conv.env(),
-                          capture_output=True, text=True)
+    proc = run_child([sys.executable, "-c", _INSPECT, str(path)], env=conv.env(),
+                     capture_output=True, text=True)
     if proc.returncode != 0:
         raise ConversionError(f"could not read {path} with gguf-py: {proc.stderr.strip()[-1000:]}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])

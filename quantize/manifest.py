@@ -96,8 +96,9 @@ def prepare_output(out: Path, force: bool) -> Path:
     if out.exists() and not force:
         raise OutputExistsError(f"{out} exists already; choose another --out or pass --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    from .hygiene import clean_stale, owned_temp_dir
+    clean_stale(out.parent, f".{out.name}.tmp-")  # what a killed export of ``out`` left behind
+    return owned_temp_dir(out.parent, f".{out.name}.tmp-")
 
 
 def publish(tmp: Path, out: Path) -> None:
