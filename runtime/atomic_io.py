@@ -8,6 +8,19 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where possible (os.umask alone must set it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temp file beside ``path``; on success rename it over ``path``, on error delete it."""
@@ -15,6 +28,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", encoding: str | 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # an ordinary file, not mkstemp's owner-only 0600
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
         os.replace(tmp, target)

@@ -62,7 +62,12 @@ class HFTokenizer:
         if not (folder / "tokenizer.json").exists():
             raise ModelLoadError(f"{folder} has no tokenizer.json; export the model with "
                                  f"`ecomlm export`, which copies the tokenizer")
-        self.tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        try:
+            self.tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as e:  # tokenizers raises its own exception type for a damaged file
+            raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a tokenizer the `tokenizers` "
+                                 f"library can read ({str(e)[:200]}); export the model again with "
+                                 f"`ecomlm export`, which copies the tokenizer") from None
         config = _read_json(folder / "tokenizer_config.json")
         template = config.get("chat_template")
         if (folder / "chat_template.jinja").exists():
