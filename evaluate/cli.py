@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for llama.cpp (default: all cores; 1 is faster on a busy machine)")
+    p.add_argument("--calibrate", choices=("default", "on", "off"), default="default",
+                   help="contextual label calibration of single-label tasks: each task's default, "
+                        "always, or never (runtime/calibration.py)")
     p.add_argument("--machine", default=None, help="machine description written into results.md")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -45,7 +48,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InvalidInputError("--limit must be at least 1")
     config = EvalConfig(heldout=args.heldout, models=args.models or ["default"], out=args.out,
                         backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
-                        n_threads=args.threads, progress=not args.no_progress)
+                        n_threads=args.threads, progress=not args.no_progress,
+                        calibrate={"default": None, "on": True, "off": False}[args.calibrate])
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)
     for ref, r in results["models"].items():

@@ -28,6 +28,7 @@ class EvalConfig:
     n_ctx: int = 4096
     n_threads: Optional[int] = None
     progress: bool = True
+    calibrate: Optional[bool] = None  # label calibration: None = each task's default
 
 
 @dataclass
@@ -130,7 +131,7 @@ def run_task(model: Any, task: HeldoutTask, *,
 
 def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[str] = None,
                    n_ctx: int = 4096, n_threads: Optional[int] = None,
-                   progress: bool = True) -> ModelRun:
+                   progress: bool = True, calibrate: Optional[bool] = None) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar."""
     from ecomlm.runtime import EcomModel
 
@@ -138,7 +139,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
     if n_threads:
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
-    model = EcomModel.load(ref, backend=backend, **options)
+    model = EcomModel.load(ref, backend=backend, calibrate=calibrate, **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
     bar = None
     if progress:
@@ -201,7 +202,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
     for ref in config.models:
         resolve(ref)
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
-                           n_threads=config.n_threads, progress=config.progress)
+                           n_threads=config.n_threads, progress=config.progress,
+                           calibrate=config.calibrate)
             for ref in config.models]
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

@@ -99,6 +99,7 @@ class Task:
     max_new_tokens: int = 64
     single_line: bool = False             # free-text answer of one line (titles)
     fixed_options: tuple[str, ...] = ()   # closed set fixed by the task itself (e.g. A/B)
+    calibrate: bool = False               # contextual label calibration by default (EcomModel.run)
 
     @property
     def fields(self) -> tuple[str, ...]:

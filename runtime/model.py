@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from . import catalog
 from .backends import Backend, load_backend
+from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .errors import ContextOverflowError
 from .model_ref import ResolvedModel, resolve
@@ -22,21 +23,32 @@ from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
 
 
+def _listed(value: str | Sequence[str]) -> str | list[str]:
+    """A list input as given: a comma-separated string is split by the catalog (one rule for the
+    Python API, the CLI and the HTTP API), so a string is never split into characters."""
+    return value if isinstance(value, str) else list(value)
+
+
 class EcomModel:
     """A model that answers the catalog's e-commerce tasks with typed, validated results."""
 
-    def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None) -> None:
+    def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
+                 calibrate: Optional[bool] = None) -> None:
         self.backend = backend
         self.resolved = resolved
+        self.calibrate = calibrate
+        self._calibrator = ContextualCalibrator()
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
-             **options: Any) -> "EcomModel":
+             calibrate: Optional[bool] = None, **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
-        or a Hugging Face folder. ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on
-        llama.cpp also ``n_threads_decode``, by default 1 while threads sleep between work)."""
+        or a Hugging Face folder. ``calibrate`` sets label calibration for every call (``None``: each
+        task's default, ``Task.calibrate``; see ``run``). ``options`` go to the backend (e.g.
+        ``n_ctx``, ``n_threads``; on llama.cpp also ``n_threads_decode``, by default 1 while threads
+        sleep between work)."""
         resolved = resolve(ref)
-        return cls(load_backend(resolved, backend, **options), resolved)
+        return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate)
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -80,11 +92,33 @@ class EcomModel:
                 f"shorter options, or load the model with a larger n_ctx")
         return prompt
 
-    def run(self, task: str, *, truncate: bool = False, allow_none: bool = True, **fields: Any) -> Result:
+    def _calibrated(self, task: Task, calibrate: Optional[bool]) -> bool:
+        if task.output != catalog.LABEL or "text" not in task.fields:
+            return False
+        for choice in (calibrate, self.calibrate):
+            if choice is not None:
+                return choice
+        return task.calibrate
+
+    def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> LabelResult:
+        options = catalog.options_of(task, fields)
+        score = lambda p: self.backend.option_logprobs(p, options)  # noqa: E731
+        shared = tuple((k, str(v)) for k, v in fields.items() if k != "text")
+        prior = self._calibrator.prior(
+            f"{task.name}{shared}", options, score,
+            lambda text: self.prompt_for(task, content_free_fields(fields, "text", text)))
+        label, _ = self._calibrator.choose(options, score(prompt), prior)
+        return LabelResult(task=task.name, raw=label, labels=[label], candidates=options)
+
+    def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
+            calibrate: Optional[bool] = None, **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
         values, answer spans): the model must copy something from the input.
+        ``calibrate`` (single-label tasks on a text): score every label and divide by the model's
+        label prior measured on content-free inputs (contextual calibration, ``calibration.py``)
+        instead of greedy decoding; ``None`` uses the model's setting, then the task's default.
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -94,44 +128,49 @@ class EcomModel:
         normalized = catalog.normalize_fields(t, fields)
         max_tokens = self._max_tokens(t, normalized)
         prompt = self._fit(t, normalized, max_tokens, truncate)
+        if self._calibrated(t, calibrate):
+            return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none)
         raw = self.backend.generate(prompt, max_tokens, constraint)
         return catalog.parse_answer(t, raw, normalized)
 
-    def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *,
-                 truncate: bool = False, allow_none: bool = True) -> Iterator[Result]:
+    def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
+                 allow_none: bool = True, calibrate: Optional[bool] = None) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
-            yield self.run(task, truncate=truncate, allow_none=allow_none, **fields)
+            yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:
         """Named entities of ``types`` in ``text``, each with its type and character offsets."""
-        return self.run("ner", text=text, types=list(types))  # type: ignore[return-value]
+        return self.run("ner", text=text, types=_listed(types))  # type: ignore[return-value]
 
     def detect_spans(self, text: str, types: Sequence[str]) -> SpansResult:
         """Entity spans of ``types`` in ``text`` (without types)."""
-        return self.run("span_detection", text=text, types=list(types))  # type: ignore[return-value]
+        return self.run("span_detection", text=text, types=_listed(types))  # type: ignore[return-value]
 
     def extract_attributes(self, text: str, attributes: Sequence[str]) -> SpansResult:
         """Values of ``attributes`` in a product text; ``result.by_type()`` maps attribute -> values."""
         return self.run("attribute_extraction", text=text,
-                        attributes=list(attributes))  # type: ignore[return-value]
+                        attributes=_listed(attributes))  # type: ignore[return-value]
 
     def extract_aspects(self, text: str) -> SpansResult:
         """Aspect terms (product features) a review talks about."""
         return self.run("aspect_extraction", text=text)  # type: ignore[return-value]
 
-    def classify(self, text: str, labels: Sequence[str], *, task: str = "classify") -> LabelResult:
-        """One label of ``labels`` for ``text`` (``task`` may be sentiment, review_topic,
-        product_category, subjectivity, or multi_classify for several labels)."""
-        return self.run(task, text=text, labels=list(labels))  # type: ignore[return-value]
+    def classify(self, text: str, labels: Sequence[str], *, task: str = "classify",
+                 calibrate: Optional[bool] = None) -> LabelResult:
+        """One label of ``labels`` (a list, or a comma-separated string) for ``text`` (``task`` may
+        be sentiment, review_topic, product_category, subjectivity, or multi_classify for several
+        labels); ``calibrate``: see ``run``."""
+        return self.run(task, text=text, labels=_listed(labels),
+                        calibrate=calibrate)  # type: ignore[return-value]
 
     def aspect_sentiment(self, text: str, aspect: str,
                          labels: Sequence[str] = DEFAULT_SENTIMENTS) -> LabelResult:
         """Sentiment of ``text`` towards ``aspect``."""
         return self.run("aspect_sentiment", text=text, aspect=aspect,
-                        labels=list(labels))  # type: ignore[return-value]
+                        labels=_listed(labels))  # type: ignore[return-value]
 
     def match(self, query: str, product: str) -> MatchResult:
         """Whether ``product`` matches the search ``query``."""
@@ -145,7 +184,7 @@ class EcomModel:
     def select_product(self, query: str, candidates: Sequence[str]) -> LabelResult:
         """The candidate (copied exactly) that best matches ``query``."""
         return self.run("select_product", query=query,
-                        candidates=list(candidates))  # type: ignore[return-value]
+                        candidates=_listed(candidates))  # type: ignore[return-value]
 
     def answer(self, question: str, context: str, *, truncate: bool = False,
                allow_none: bool = True) -> AnswerResult:
@@ -161,7 +200,7 @@ class EcomModel:
 
     def summarize(self, reviews: Sequence[str]) -> TextResult:
         """A summary of several reviews."""
-        return self.run("summarize", reviews=list(reviews))  # type: ignore[return-value]
+        return self.run("summarize", reviews=_listed(reviews))  # type: ignore[return-value]
 
     def close(self) -> None:
         self.backend.close()

@@ -118,6 +118,41 @@ def _peak_memory_gb(cuda: bool) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB (Linux)
 
 
+def init_adapter_dir(ref: str) -> Path:
+    """The peft adapter folder a warm start reads: ``default`` (the shipped adapter) or a folder
+    (a run folder's ``adapter/`` is found too)."""
+    if ref == "default":
+        from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
+        path = DEFAULT_ADAPTER.parent / "adapter"
+    else:
+        path = Path(ref)
+        if (path / "adapter" / "adapter_model.safetensors").exists():
+            path = path / "adapter"
+    if not (path / "adapter_model.safetensors").exists():
+        raise InvalidInputError(f"init_adapter: {str(path)!r} holds no adapter_model.safetensors; give a "
+                                f"peft adapter folder, a run folder, or 'default'")
+    return path
+
+
+def load_init_adapter(model: Any, ref: str) -> int:
+    """Copy a saved LoRA adapter's weights into ``model`` (a fresh peft model of the same shape);
+    return how many tensors were loaded. Raises when a tensor is missing or has another shape."""
+    import torch
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    path = init_adapter_dir(ref)
+    state = load_file(str(path / "adapter_model.safetensors"))
+    own = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+    result = set_peft_model_state_dict(model, {k: v.to(torch.float32) for k, v in state.items()})
+    missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
+    unexpected = list(getattr(result, "unexpected_keys", []))
+    if missing or unexpected or len(state) != len(own):
+        raise InvalidInputError(f"init_adapter {str(path)!r} does not fit this LoRA (r, targets): "
+                                f"{len(missing)} tensors missing, {len(unexpected)} unexpected")
+    return len(state)
+
+
 def _log(path: Path, record: Dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
@@ -200,6 +235,8 @@ def train(base: str, data: str | os.PathLike[str], out: str | os.PathLike[str], 
     lora = LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
                       target_modules=config.lora_targets, task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
+    if config.init_adapter and not resume:
+        load_init_adapter(model, config.init_adapter)
 
     train_set = load_corpus(tokenizer, data, config.max_seq_len, limit=limit_examples, progress=progress and main,
                             task_weights=config.task_weights, seed=config.seed)

@@ -33,5 +33,10 @@ class Backend(ABC):
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
         """Greedy continuation of ``prompt`` (at most ``max_tokens`` tokens, stops at end of turn)."""
 
+    def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
+        """Log-probability of each option's tokens followed by end of turn, as the answer to
+        ``prompt`` (label scoring for calibration). Backends that cannot score say so."""
+        raise NotImplementedError(f"the {self.name} backend cannot score options")
+
     def close(self) -> None:
         """Free the model's memory (optional)."""

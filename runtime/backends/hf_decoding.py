@@ -170,6 +170,12 @@ class HFTokenizer:
         return self._bytes
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
+
+
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -234,6 +240,22 @@ class TokenLevelBackend:
         logits = self._prefill(list(prompt_ids))
         return greedy_free(logits, self._step, self._budget(len(prompt_ids), max_tokens),
                            self.tokenizer.eos_ids)
+
+    def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
+        """Each option's tokens + end of turn, scored after ``prompt`` (the prompt's cache is reused)."""
+        ids = self.tokenizer.encode(prompt)
+        first = log_softmax(self._prefill(ids))
+        eos = self.tokenizer.eos_ids[0]
+        out = []
+        for option in options:
+            seq = self.tokenizer.encode(option) + [eos]
+            total = float(first[seq[0]])
+            for k in range(1, len(seq)):
+                total += float(log_softmax(self._step([seq[k - 1]]))[seq[k]])
+            self._crop(len(ids))
+            del self._cached[len(ids):]
+            out.append(total)
+        return out
 
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
         ids = self.tokenizer.encode(prompt)

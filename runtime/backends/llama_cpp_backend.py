@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
+
 from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
 from .automaton import DecoderCache
@@ -180,5 +182,36 @@ class LlamaCppBackend(Backend):
         text = stop.trim(text) if stop else text
         return copy.finish(text) if copy is not None else text
 
+    def _last_logits(self) -> np.ndarray:
+        return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
+
+    def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
+        """Each option's tokens + end of turn, scored after ``prompt``; the prompt's KV cache is kept
+        (and reused from the previous call where the prompts share a prefix)."""
+        tokens = self.tokenize(prompt)
+        cached = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        keep = 0
+        while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
+            keep += 1
+        self.llm.n_tokens = keep
+        self.llm.eval(tokens[keep:])
+        first = _log_softmax(self._last_logits())
+        eos = self.llm.token_eos()
+        out = []
+        for option in options:
+            seq = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + [eos]
+            total = float(first[seq[0]])
+            for k in range(1, len(seq)):
+                self.llm.eval([seq[k - 1]])
+                total += float(_log_softmax(self._last_logits())[seq[k]])
+            self.llm.n_tokens = len(tokens)
+            out.append(total)
+        return out
+
     def close(self) -> None:
         self.llm.close()
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
