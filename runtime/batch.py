@@ -139,7 +139,8 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
     """Run ``task`` on every JSON object line of ``input_path``; append one result line per good
     input to ``output_path`` (see the module docstring for resume, force and the checks).
 
-    ``defaults`` fill fields a line does not give (e.g. the label set for every line).
+    ``defaults`` fill fields a line does not give (e.g. the label set for every line). ``force``
+    is on by default here (a program chose the path); the ``ecomlm run`` command passes ``--force``.
     """
     get_task(task)  # unknown task: fail before reading anything
     check_paths(input_path, output_path, resume=resume, force=force)
