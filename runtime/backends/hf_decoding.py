@@ -132,6 +132,10 @@ class HFTokenizer:
         return tokenize_segments(text, self._encode_part,
                                  lambda: [self.tok.id_to_token(i) or "" for i in self.special_ids])
 
+    def encode_text(self, text: str) -> list[int]:
+        """Token ids of user text (an option, a label): special-token text stays plain text."""
+        return self._encode_part(text, False)
+
     def _encode_part(self, text: str, special: bool) -> list[int]:
         if special:
             return self.tok.encode(text, add_special_tokens=False).ids
@@ -248,7 +252,7 @@ class TokenLevelBackend:
         eos = self.tokenizer.eos_ids[0]
         out = []
         for option in options:
-            seq = self.tokenizer.encode(option) + [eos]
+            seq = self.tokenizer.encode_text(option) + [eos]
             total = float(first[seq[0]])
             for k in range(1, len(seq)):
                 total += float(log_softmax(self._step([seq[k - 1]]))[seq[k]])
