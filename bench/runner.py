@@ -178,11 +178,19 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
         out["api_ms_per_item"] = 1000.0 * seconds["api"] / len(titles)
         out["no_reuse_items_s"] = len(titles) / seconds["no_reuse"] if "no_reuse" in seconds else None
         out["prefix_reuse_gain"] = seconds["no_reuse"] / seconds["api"] if "no_reuse" in seconds else None
-        out.update(raw_items_s=None, api_vs_raw=None, raw_same_output=None)
+        out.update(raw_items_s=None, api_vs_raw=None, raw_same_output=None, raw_same_output_nocopy=None,
+                   copy_changed=None)
         if "raw" in seconds:
             out["raw_items_s"] = len(titles) / seconds["raw"]
             out["api_vs_raw"] = out["api_items_s"] / out["raw_items_s"]
             out["raw_same_output"] = sum(a == b for a, b in zip(answers["api"], answers["raw"])) / len(titles)
+            # The API copies spans from the input by construction; raw llama-cpp-python with the
+            # grammar cannot. With copying off, the API decodes exactly like the raw path.
+            plain = EcomModel.load(ref, backend=cfg.backend, copy_spans=False, **options)
+            same = [plain.run("ner", **fields[i]).raw == answers["raw"][i - 1] for i in range(1, len(fields))]
+            plain.close()
+            out["raw_same_output_nocopy"] = sum(same) / len(titles)
+            out["copy_changed"] = sum(a != b for a, b in zip(answers["api"], answers["raw"])) / len(titles)
             raw_llm.close()
 
         # batched decoding (llama.cpp): the same NER prompts, unconstrained greedy, chunk by chunk,

@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", choices=("default", "on", "off"), default="default",
                    help="contextual label calibration of single-label tasks: each task's default, "
                         "always, or never (runtime/calibration.py)")
+    p.add_argument("--copy-spans", choices=("on", "off"), default="on",
+                   help="decode spans copied from the input (on) or as free lines checked afterwards "
+                        "(off: the earlier decoding, to measure what copying buys)")
+    p.add_argument("--allow-none", choices=("mapping", "always"), default="mapping",
+                   help="the 'None' answer of span tasks: as each task's mapping says (Reddit QA "
+                        "requires an answer), or always allowed (to measure what requiring buys)")
     p.add_argument("--machine", default=None, help="machine description written into results.md")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,7 +55,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = EvalConfig(heldout=args.heldout, models=args.models or ["default"], out=args.out,
                         backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
                         n_threads=args.threads, progress=not args.no_progress,
-                        calibrate={"default": None, "on": True, "off": False}[args.calibrate])
+                        calibrate={"default": None, "on": True, "off": False}[args.calibrate],
+                        copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)
     for ref, r in results["models"].items():

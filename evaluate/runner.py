@@ -29,6 +29,8 @@ class EvalConfig:
     n_threads: Optional[int] = None
     progress: bool = True
     calibrate: Optional[bool] = None  # label calibration: None = each task's default
+    copy_spans: bool = True           # False: spans decoded as free lines (ablation)
+    force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
 
 
 @dataclass
@@ -104,19 +106,22 @@ def pooled(task_scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_task(model: Any, task: HeldoutTask, *,
-             on_item: Optional[Callable[[], None]] = None) -> list[Example]:
+def run_task(model: Any, task: HeldoutTask, *, on_item: Optional[Callable[[], None]] = None,
+             force_allow_none: bool = False) -> list[Example]:
     """Run ``model`` (an ``EcomModel``) over every instance of ``task``; an item that fails (input
-    the catalog refuses, a context that cannot fit) is recorded with its error and an empty answer."""
+    the catalog refuses, a context that cannot fit) is recorded with its error and an empty answer.
+    ``force_allow_none`` allows the "None" answer even where the mapping requires an answer."""
     m = mapping_for(task)
     ctask = catalog.get_task(m.catalog_task)
     examples: list[Example] = []
     for i, inst in enumerate(task.instances):
-        fields = catalog.normalize_fields(ctask, m.build_fields(task, inst))
+        fields = m.build_fields(task, inst)
         result, error = None, None
         t0 = time.perf_counter()
         try:
-            result = model.run(m.catalog_task, truncate=m.truncate, allow_none=m.allow_none, **fields)
+            fields = catalog.normalize_fields(ctask, fields)
+            result = model.run(m.catalog_task, truncate=m.truncate,
+                               allow_none=m.allow_none or force_allow_none, **fields)
         except EcomError as e:
             error = str(e)
         dt = time.perf_counter() - t0
@@ -131,7 +136,8 @@ def run_task(model: Any, task: HeldoutTask, *,
 
 def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[str] = None,
                    n_ctx: int = 4096, n_threads: Optional[int] = None,
-                   progress: bool = True, calibrate: Optional[bool] = None) -> ModelRun:
+                   progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
+                   force_allow_none: bool = False) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar."""
     from ecomlm.runtime import EcomModel
 
@@ -139,7 +145,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
     if n_threads:
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
-    model = EcomModel.load(ref, backend=backend, calibrate=calibrate, **options)
+    model = EcomModel.load(ref, backend=backend, calibrate=calibrate, copy_spans=copy_spans, **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
     bar = None
     if progress:
@@ -150,7 +156,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
         for task in tasks:
             if bar is not None:
                 bar.set_postfix_str(task.name[:40])
-            run.examples[task.name] = run_task(model, task,
+            run.examples[task.name] = run_task(model, task, force_allow_none=force_allow_none,
                                                on_item=bar.update if bar is not None else None)
     finally:
         if bar is not None:
@@ -203,7 +209,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
         resolve(ref)
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
                            n_threads=config.n_threads, progress=config.progress,
-                           calibrate=config.calibrate)
+                           calibrate=config.calibrate, copy_spans=config.copy_spans,
+                           force_allow_none=config.force_allow_none)
             for ref in config.models]
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

@@ -21,7 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from .constraints import NONE_ANSWER, Choice, ChoiceLines, Constraint, CopyLines, FreeLine
+from .constraints import (NONE_ANSWER, Choice, ChoiceLines, Constraint, CopyLines, FreeLine, FreeLines,
+                          PrefixedLines)
 from . import validation
 from .errors import InvalidInputError, UnknownTaskError
 from .results import (AnswerResult, LabelResult, MatchResult, Result, SpansResult,
@@ -460,25 +461,30 @@ def format_answer(task: Task, answer: Any) -> str:
 
 
 # Decoding constraints ------------------------------------------------------------------------------------
-def constraint_for(task: Task, fields: Mapping[str, Any], *, allow_none: bool = True) -> Optional[Constraint]:
+def constraint_for(task: Task, fields: Mapping[str, Any], *, allow_none: bool = True,
+                   copy_spans: bool = True) -> Optional[Constraint]:
     """The decoding constraint that makes every answer well-formed (``None`` for free text).
 
     Spans (entities, attribute values, answer spans) are copied from the source field by
-    construction (``CopyLines``). ``allow_none=False`` forbids the "None" answer of the span tasks
-    (an answer is then required: e.g. extractive QA whose context is known to hold the answer); a
-    multi-label answer keeps its "None".
+    construction (``CopyLines``); ``copy_spans=False`` decodes them as before copy decoding existed
+    (free lines, checked only afterwards; ``allow_none`` then has no effect): kept to measure what
+    copying buys.
+    ``allow_none=False`` forbids the "None" answer of the span tasks (an answer is then required:
+    e.g. extractive QA whose context is known to hold the answer); a multi-label answer keeps its
+    "None".
     """
     none = NONE_ANSWER if allow_none else None
     if task.output in (LABEL, CHOICE, YES_NO):
         return Choice(tuple(options_of(task, fields)))
     if task.output == LABELS:
         return ChoiceLines(tuple(options_of(task, fields)))
-    if task.output == TYPED_SPANS:
-        return CopyLines(fields[task.source_field], prefixes=tuple(options_of(task, fields)), none=none)
-    if task.output == SPANS:
-        return CopyLines(fields[task.source_field], none=none)
-    if task.output == ANSWER_SPAN:
-        return CopyLines(fields[task.source_field], none=none, max_lines=1)
+    if task.output in (TYPED_SPANS, SPANS, ANSWER_SPAN) and not copy_spans:  # the earlier decoding
+        return (PrefixedLines(tuple(options_of(task, fields))) if task.output == TYPED_SPANS
+                else FreeLines() if task.output == SPANS else None)
+    if task.output in (TYPED_SPANS, SPANS, ANSWER_SPAN):
+        prefixes = tuple(options_of(task, fields)) if task.output == TYPED_SPANS else ()
+        return CopyLines(fields[task.source_field], prefixes=prefixes, none=none,
+                         max_lines=1 if task.output == ANSWER_SPAN else 32)
     if task.single_line:
         return FreeLine()
     return None

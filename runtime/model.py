@@ -33,22 +33,26 @@ class EcomModel:
     """A model that answers the catalog's e-commerce tasks with typed, validated results."""
 
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
-                 calibrate: Optional[bool] = None) -> None:
+                 calibrate: Optional[bool] = None, copy_spans: bool = True) -> None:
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
+        self.copy_spans = copy_spans
         self._calibrator = ContextualCalibrator()
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
-             calibrate: Optional[bool] = None, **options: Any) -> "EcomModel":
+             calibrate: Optional[bool] = None, copy_spans: bool = True, **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
         or a Hugging Face folder. ``calibrate`` sets label calibration for every call (``None``: each
-        task's default, ``Task.calibrate``; see ``run``). ``options`` go to the backend (e.g.
+        task's default, ``Task.calibrate``; see ``run``). ``copy_spans=False`` decodes spans as free
+        lines checked afterwards, as before copy decoding (only to measure what copying buys).
+        ``options`` go to the backend (e.g.
         ``n_ctx``, ``n_threads``; on llama.cpp also ``n_threads_decode``, by default 1 while threads
         sleep between work)."""
         resolved = resolve(ref)
-        return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate)
+        return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
+                   copy_spans=copy_spans)
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -130,7 +134,7 @@ class EcomModel:
         prompt = self._fit(t, normalized, max_tokens, truncate)
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
-        constraint = catalog.constraint_for(t, normalized, allow_none=allow_none)
+        constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         raw = self.backend.generate(prompt, max_tokens, constraint)
         return catalog.parse_answer(t, raw, normalized)
 

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLines, PrefixedLines
+from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLine, FreeLines, PrefixedLines
 
 pytest.importorskip("tokenizers")
 
@@ -74,6 +74,8 @@ def accepts(constraint, text: str) -> bool:
         return text in constraint.options
     if isinstance(constraint, CopyLines):
         return accepts_copy(constraint, text)
+    if isinstance(constraint, FreeLine):
+        return re.match(r"[^\n ][^\n]*\Z", text) is not None
     lines = text.split("\n")
     if text == constraint.none:
         return True
@@ -96,13 +98,14 @@ def test_random_logits_always_give_valid_answers(tokenizer):
     nprng = np.random.default_rng(0)
     vocab = tokenizer.vocab_size
     checked = 0
-    for i in range(360):
+    for i in range(420):
         labels = random_labels(rng)
-        kind = i % 6
+        kind = i % 7
         source = rng.choice(SOURCES)
         constraint = [Choice(labels), ChoiceLines(labels), PrefixedLines(labels), FreeLines(),
                       CopyLines(source, prefixes=labels, none=rng.choice(["None", None])),
-                      CopyLines(source, none=rng.choice(["None", None]), max_lines=rng.choice([1, 32]))][kind]
+                      CopyLines(source, none=rng.choice(["None", None]), max_lines=rng.choice([1, 32])),
+                      FreeLine()][kind]
         decoder = cache.get(constraint)
         bias = np.zeros(vocab)
         if i % 3 == 0:  # a model that loves end-of-turn, newlines and spaces
@@ -119,7 +122,7 @@ def test_random_logits_always_give_valid_answers(tokenizer):
         if kind == 0 or "\ufffd" not in out:
             assert accepts(constraint, out), (constraint, out)
             checked += 1
-    assert checked > 300
+    assert checked > 350
 
 
 def test_copy_constraint_turns_a_near_miss_into_a_real_span(tokenizer):
@@ -212,7 +215,8 @@ def test_torch_and_onnx_agree_with_and_without_constraints(tiny_dir, tmp_path_fa
     prompt = t.chat_prompt([{"role": "user", "content": "Classify: great phone. " + ADVERSARIAL[0]}])
     assert prompt == o.chat_prompt([{"role": "user", "content": "Classify: great phone. " + ADVERSARIAL[0]}])
     for c in (None, Choice(("positive", "negative", "neutral")), ChoiceLines(("Food", "Service")),
-              PrefixedLines(("Brand", "Color")), FreeLines()):
+              PrefixedLines(("Brand", "Color")), FreeLines(), FreeLine(),
+              CopyLines("great phone", prefixes=("Brand", "Color")), CopyLines("great phone", none=None)):
         a, b = t.generate(prompt, 12, c), o.generate(prompt, 12, c)
         assert a == b
         assert c is None or accepts(c, a) or "\ufffd" in a

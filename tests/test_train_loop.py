@@ -102,3 +102,22 @@ def test_resume_after_interruption_matches_uninterrupted_run(setup, tmp_path):
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6)
     assert any(a[n].abs().sum() > 0 for n in a if "lora_B" in n)  # the adapter really trained
+
+
+def test_warm_start_begins_where_the_given_adapter_ended(setup, tmp_path):
+    """init_adapter loads a trained adapter before step 1: the warm run's first loss is the trained
+    run's level, not a fresh adapter's, and an adapter of another shape is refused."""
+    from ecomlm.runtime.errors import InvalidInputError
+
+    first = tmp_path / "first"
+    train(setup["base"], setup["train"], first, config=config(max_steps=12), progress=False)
+    warm = tmp_path / "warm"
+    train(setup["base"], setup["train"], warm, config=config(max_steps=1, init_adapter=str(first)),
+          progress=False)
+    cold = tmp_path / "cold"
+    train(setup["base"], setup["train"], cold, config=config(max_steps=1), progress=False)
+    assert losses(warm)[0] < 0.5 * losses(cold)[0], (losses(warm), losses(cold))
+    assert losses(warm)[0] <= 1.5 * losses(first)[-1]
+    with pytest.raises(InvalidInputError, match="does not fit"):
+        train(setup["base"], setup["train"], tmp_path / "other", progress=False,
+              config=config(max_steps=1, init_adapter=str(first), lora=LoraSettings(r=4, alpha=8)))

@@ -144,7 +144,11 @@ def load_init_adapter(model: Any, ref: str) -> int:
     path = init_adapter_dir(ref)
     state = load_file(str(path / "adapter_model.safetensors"))
     own = {k: v for k, v in model.state_dict().items() if "lora_" in k}
-    result = set_peft_model_state_dict(model, {k: v.to(torch.float32) for k, v in state.items()})
+    try:
+        result = set_peft_model_state_dict(model, {k: v.to(torch.float32) for k, v in state.items()})
+    except RuntimeError as e:  # a tensor of another shape (another r)
+        raise InvalidInputError(f"init_adapter {str(path)!r} does not fit this LoRA (r, targets): "
+                                f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None
     missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
     unexpected = list(getattr(result, "unexpected_keys", []))
     if missing or unexpected or len(state) != len(own):

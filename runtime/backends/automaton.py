@@ -25,7 +25,7 @@ from typing import Any, Callable, Hashable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..constraints import Choice, ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines
+from ..constraints import Choice, ChoiceLines, Constraint, CopyLines, FreeLine, FreeLines, PrefixedLines
 
 NL = 0x0A
 SPACE = 0x20
@@ -114,8 +114,10 @@ class Automaton:
         elif isinstance(constraint, PrefixedLines) or (isinstance(constraint, CopyLines) and constraint.prefixes):
             self.items = _Words((p + constraint.sep).encode("utf-8") for p in constraint.prefixes)
             self.first = _Words(self.items.words + ([none.encode("utf-8")] if none is not None else []))
-        elif isinstance(constraint, (FreeLines, CopyLines)):
+        elif isinstance(constraint, (FreeLines, CopyLines, FreeLine)):
             self.items = self.first = _Words([])
+            if isinstance(constraint, FreeLine):  # one line of free text, no "None" word
+                self.max_lines = 1
         else:
             raise TypeError(f"unknown constraint {constraint!r}")
         if isinstance(constraint, CopyLines):
@@ -133,7 +135,7 @@ class Automaton:
         return ("C", n, ALL, q, True)
 
     def _line_start(self, n: int) -> State:
-        return ("L", n, b"") if self.prefixed or not isinstance(self.c, (FreeLines, CopyLines)) \
+        return ("L", n, b"") if self.prefixed or not isinstance(self.c, (FreeLines, CopyLines, FreeLine)) \
             else self._value_start(n)
 
     def start(self) -> State:
@@ -235,7 +237,7 @@ class Automaton:
             return text
         head, _, last = text.rpartition(b"\n")
         n = text.count(b"\n")
-        if not isinstance(self.c, (PrefixedLines, FreeLines, CopyLines)):
+        if not isinstance(self.c, (PrefixedLines, FreeLines, CopyLines, FreeLine)):
             done = self._words(n).shortest_completion(last)
             if done is not None and (n == 0 or done in self.items.set):
                 return (head + b"\n" if n else b"") + done

@@ -1,10 +1,10 @@
 """GGUF models on llama.cpp (llama-cpp-python): the default backend, and the fastest on a CPU.
 
-Closed answer sets are enforced with GBNF grammars built from the task's constraint; answers copied
-from the input (``CopyLines``) with the byte automaton of ``automaton.py`` as a logits processor
-(``llama_copy.py``). Consecutive
-calls that share a prompt prefix (same task, same options) reuse its KV cache: llama-cpp-python
-keeps the previous prompt's tokens and only evaluates the new suffix.
+Every answer is decoded greedily by one loop (``llama_decoding.py``) under the byte automaton of the
+task's constraint (``automaton.py``: closed label sets, typed lines, spans copied from the input), with
+drafts taken from the prompt checked several tokens per pass. Option sets are still parsed once as a
+GBNF grammar by libllama, which refuses what llama.cpp cannot take. Consecutive calls that share a
+prompt prefix (same task, same options) reuse its KV cache: only the new suffix is evaluated.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..errors import BackendUnavailableError, ModelLoadError
 from .automaton import DecoderCache
 from .base import Backend
 from .chat_segments import render_segmented, tokenize_segments
-from .llama_copy import AutomatonProcessor, copy_decoders
+from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
 
 GGUF_MAGIC = b"GGUF"
@@ -99,7 +99,7 @@ class LlamaCppBackend(Backend):
 
     def __init__(self, model_path: str | os.PathLike[str], *, lora_path: Optional[str] = None,
                  n_ctx: int = 4096, n_threads: Optional[int] = None, n_threads_decode: Optional[int] = None,
-                 n_batch: int = 512, seed: int = 0) -> None:
+                 n_batch: int = 512, seed: int = 0, draft_tokens: int = 0) -> None:
         _prefer_passive_threads()
         try:
             from llama_cpp import Llama
@@ -132,7 +132,8 @@ class LlamaCppBackend(Backend):
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._eos,
                                               bos_token=self._bos, add_generation_prompt=True)
         self._grammars: dict[str, object] = {}
-        self._copy: Optional[DecoderCache] = None
+        self._decoders: Optional[DecoderCache] = None
+        self.draft_tokens = draft_tokens
 
     def _token_text(self, token_id: int) -> str:
         return self.llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
@@ -161,26 +162,29 @@ class LlamaCppBackend(Backend):
             grammar = self._grammars[gbnf] = checked_grammar(self.llm, LlamaGrammar, gbnf)
         return grammar
 
-    def _copy_processor(self, constraint: CopyLines, n_prompt: int) -> AutomatonProcessor:
-        if self._copy is None:
-            self._copy = copy_decoders(self.llm, [self.llm.token_eos(), *self.llm.tokenize(
-                self._eos.encode("utf-8"), add_bos=False, special=True)[:1]])
-        return AutomatonProcessor(self._copy.get(constraint), n_prompt)
+    @property
+    def decoders(self) -> DecoderCache:
+        """The constraint automata over this model's vocabulary (built on first use)."""
+        if self._decoders is None:
+            eos = [self.llm.token_eos(), *self.llm.tokenize(self._eos.encode("utf-8"), add_bos=False,
+                                                            special=True)[:1]]
+            self._decoders = DecoderCache(LlamaVocabulary(self.llm, eos))
+        return self._decoders
 
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
+        return self.generate_bytes(prompt, max_tokens, constraint).decode("utf-8", errors="replace")
+
+    def generate_bytes(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None,
+                       stats: Optional[LlamaDecodeStats] = None) -> bytes:
+        """The greedy answer as bytes (``stats`` counts passes and drafts, for the benchmark)."""
         tokens = self.tokenize(prompt)
-        copy = self._copy_processor(constraint, len(tokens)) if isinstance(constraint, CopyLines) else None
-        grammar = self._grammar(constraint) if constraint is not None and copy is None else None
-        stop = RepeatedLineStop(self.llm, len(tokens)) if isinstance(
-            constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines)) else None
-        out = self.llm.create_completion(
-            prompt=tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
-            grammar=grammar, stop=[self._eos] if self._eos else None,
-            logits_processor=[copy] if copy is not None else None,
-            stopping_criteria=stop.criteria() if stop else None)
-        text = out["choices"][0]["text"]
-        text = stop.trim(text) if stop else text
-        return copy.finish(text) if copy is not None else text
+        if constraint is not None and not isinstance(constraint, CopyLines):
+            self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
+        decoder = self.decoders.get(constraint) if constraint is not None else None
+        greedy = LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
+        return greedy.greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
+                             stop_on_repeat=isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines,
+                                                                    CopyLines)))
 
     def _last_logits(self) -> np.ndarray:
         return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)

@@ -1,0 +1,190 @@
+"""Greedy decoding on llama.cpp under a byte automaton, with drafts copied from the prompt.
+
+The answer tokens of extraction tasks are mostly copies of the input, so the input is a free draft
+(prompt-lookup decoding): after each token the loop proposes the next few tokens, taken from the
+source text the copy automaton is following (``automaton.py``: ``CopyLines``), or else from the
+latest earlier occurrence of the last generated tokens in prompt and answer. One batched
+``llama_decode`` checks the token and its drafts at prompt speed; a draft token is kept only while it
+is the masked argmax at its position, so the answer is the greedy answer token for token (up to the
+floating-point difference between batched and single-token evaluation), just produced in fewer
+passes. ``LlamaDecodeStats`` counts passes and kept drafts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .. import deadline
+from .automaton import ConstrainedDecoder
+
+NEWLINE = 0x0A
+
+
+@dataclass
+class LlamaDecodeStats:
+    """What one ``greedy`` call did: answer tokens, model passes, draft tokens proposed and kept."""
+
+    tokens: int = 0
+    passes: int = 0
+    drafted: int = 0
+    accepted: int = 0
+
+
+def repeated_line(text: bytes) -> bool:
+    """Whether the last complete line of a list answer repeats an earlier line."""
+    if not text.endswith(b"\n"):
+        return False
+    lines = text.split(b"\n")[:-1]
+    return len(lines) > 1 and lines[-1] in lines[:-1]
+
+
+class LlamaVocabulary:
+    """A llama.cpp model's token bytes (``None`` for control tokens) and end-of-turn ids, as
+    ``DecoderCache`` reads them from a tokenizer."""
+
+    def __init__(self, llm: Any, eos_ids: Sequence[int]) -> None:
+        self.llm = llm
+        self.eos_ids = sorted({int(i) for i in eos_ids})
+
+    def token_bytes(self) -> list[Optional[bytes]]:
+        import ctypes
+
+        import llama_cpp
+
+        vocab = self.llm._model.vocab
+        buf = ctypes.create_string_buffer(256)
+        out: list[Optional[bytes]] = []
+        for i in range(self.llm.n_vocab()):
+            # the piece's real length (llama-cpp-python's own token_to_piece returns the whole buffer)
+            n = llama_cpp.llama_token_to_piece(vocab, i, buf, len(buf), 0, False)
+            out.append(buf.raw[:n] if n > 0 else None)
+        return out
+
+
+class LlamaGreedy:
+    """Greedy decoding of one llama-cpp-python ``Llama`` (its KV cache and token bookkeeping)."""
+
+    def __init__(self, llm: Any, eos_ids: Sequence[int], token_bytes: Sequence[Optional[bytes]]) -> None:
+        self.llm = llm
+        self.eos = [int(i) for i in eos_ids]
+        self.token_bytes = token_bytes
+        self.n_vocab = llm.n_vocab()
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def _logits_rows(self, n: int) -> np.ndarray:
+        ptr = self.llm._ctx.get_logits()
+        return np.ctypeslib.as_array(ptr, shape=(n * self.n_vocab,)).reshape(n, self.n_vocab).copy()
+
+    def prefill(self, tokens: Sequence[int]) -> np.ndarray:
+        """Evaluate a prompt after the longest prefix already cached; the last position's logits."""
+        llm = self.llm
+        cached = llm.input_ids[: llm.n_tokens]
+        keep = 0
+        limit = min(len(cached), len(tokens) - 1)
+        while keep < limit and cached[keep] == tokens[keep]:
+            keep += 1
+        llm.n_tokens = keep
+        llm.eval(list(tokens[keep:]))
+        return self._logits_rows(1)[0]
+
+    def eval_rows(self, tokens: Sequence[int]) -> np.ndarray:
+        """Evaluate ``tokens`` after the cache in one batch; the logits of every position."""
+        llm = self.llm
+        deadline.check()
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        n_past = llm.n_tokens
+        llm._batch.set_batch(batch=list(tokens), n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past: n_past + len(tokens)] = tokens
+        llm.n_tokens = n_past + len(tokens)
+        return self._logits_rows(len(tokens))
+
+    # -- choosing ----------------------------------------------------------------------------------
+    @staticmethod
+    def _pick(logits: np.ndarray, allowed: Optional[np.ndarray]) -> int:
+        if allowed is None:
+            return int(np.argmax(logits))
+        return int(allowed[int(np.argmax(logits[allowed]))])
+
+    def _draft(self, decoder: Optional[ConstrainedDecoder], state: Any, history: Sequence[int],
+               k: int) -> list[int]:
+        """Up to ``k`` tokens that likely come next (see the module docstring)."""
+        if k <= 0:
+            return []
+        auto = decoder.automaton if decoder is not None else None
+        if auto is not None and auto.source is not None and state is not None and state[0] == "C":
+            key = state[2]
+            if key != b"*" and len(key):
+                start = int(np.frombuffer(key, dtype=np.int32)[0])
+                data = auto.source.data[start: start + 6 * k].tobytes()
+                cut = data.find(b"\n")
+                data = data[:cut] if cut >= 0 else data
+                if data:
+                    text = data.decode("utf-8", errors="ignore")
+                    return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:k]
+        for n in (3, 2, 1):  # prompt lookup: the latest earlier occurrence of the last n tokens
+            tail = list(history[-n:])
+            for i in range(len(history) - n - 1, -1, -1):
+                if list(history[i:i + n]) == tail:
+                    return [t for t in history[i + n: i + n + k] if t not in self.eos]
+        return []
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def greedy(self, prompt: Sequence[int], max_tokens: int, decoder: Optional[ConstrainedDecoder], *,
+               stop_on_repeat: bool = False, draft: int = 8,
+               stats: Optional[LlamaDecodeStats] = None) -> bytes:
+        """The greedy answer to ``prompt`` (token ids) under ``decoder`` (``None``: unconstrained),
+        as bytes; end of turn only once the answer is complete. ``stop_on_repeat`` ends a list answer
+        whose last line repeats an earlier one (and drops that line)."""
+        stats = stats if stats is not None else LlamaDecodeStats()
+        auto = decoder.automaton if decoder is not None else None
+        state = auto.start() if auto is not None else None
+        logits = self.prefill(prompt)
+        stats.passes += 1
+        history = list(prompt)
+        out = b""
+        count = 0
+        budget = max(0, min(max_tokens, self.llm.n_ctx() - len(prompt)))
+
+        def allowed() -> Optional[np.ndarray]:
+            if decoder is None:
+                return None
+            ids = decoder.allowed_or_end(state)
+            return ids if len(ids) else np.asarray(self.eos, dtype=np.int64)
+
+        while count < budget:
+            token = self._pick(logits, allowed())
+            if token in self.eos:
+                stats.tokens += count
+                return out
+            pending = [token]
+            drafts = self._draft(decoder, auto.walk(state, self.token_bytes[token] or b"") if auto else None,
+                                 history + pending, min(draft, budget - count - 1))
+            rows = self.eval_rows(pending + drafts)
+            stats.passes += 1
+            stats.drafted += len(drafts)
+            for i in range(len(drafts) + 1):
+                tok = pending[i] if i == 0 else drafts[i - 1]
+                if i > 0:
+                    expect = self._pick(rows[i - 1], allowed())
+                    if expect != tok:  # the draft ends here: drop its cache, carry on from rows[i-1]
+                        self.llm.n_tokens = len(history)
+                        logits = rows[i - 1]
+                        break
+                    stats.accepted += 1
+                history.append(tok)
+                out += self.token_bytes[tok] or b""
+                count += 1
+                if auto is not None:
+                    state = auto.walk(state, self.token_bytes[tok] or b"")
+                    assert state is not None, "a chosen token left the language"
+                if (stop_on_repeat and repeated_line(out)) or count >= budget:
+                    self.llm.n_tokens = len(history)
+                    stats.tokens += count
+                    return out[: out.rstrip(b"\n").rfind(b"\n")] if stop_on_repeat and repeated_line(out) \
+                        else (auto.finish(out) if auto is not None else out)
+                logits = rows[i]
+        stats.tokens += count
+        return auto.finish(out) if auto is not None else out
