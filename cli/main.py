@@ -13,22 +13,36 @@ from typing import Optional, Sequence
 
 from ecomlm.runtime.errors import EcomError
 
+from .extras import check_command, explain_missing_module
+
 # (module, purpose). Each module defines register(subparsers) and imports heavy packages lazily.
 COMMAND_MODULES = (
     "ecomlm.runtime.cli",        # tasks, run
     "ecomlm.train.data.cli",     # data build
     "ecomlm.train.cli",          # train, merge
-    "ecomlm.quantize.cli",       # export gguf|onnx
+    "ecomlm.quantize.cli",       # export gguf|onnx|ollama
     "ecomlm.evaluate.cli",       # eval
     "ecomlm.bench.cli",          # bench
     "ecomlm.demo.cli",           # demo, serve
+    "ecomlm.runtime.prompt_cli",  # prompt
 )
+
+
+def version() -> str:
+    """The installed ecomlm version (from the package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+    try:
+        return dist_version("ecomlm")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecomlm", description="Turn a small LLM into an e-commerce specialist that runs on a CPU: "
                                    "build the corpus, fine-tune, export, run, evaluate, serve.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -48,9 +62,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
+        check_command(args)  # a missing extra: one line, before any work
         return int(args.func(args) or 0)
     except EcomError as e:
         print(f"ecomlm: error: {e}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        message = explain_missing_module(e)
+        if message is None:
+            raise
+        print(f"ecomlm: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("ecomlm: interrupted", file=sys.stderr)

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 from ecomlm.runtime import EcomModel
 
@@ -27,8 +27,11 @@ from ecomlm.runtime import deadline
 from ecomlm.runtime.errors import EcomError, InvalidInputError
 from ecomlm.runtime.model_ref import resolve
 from ecomlm.runtime.results import Result
+from ecomlm.runtime.task_defaults import with_defaults
 
 from .admission import CostModel, call_budget
+
+T = TypeVar("T")
 
 
 class PoolBusyError(EcomError):
@@ -127,6 +130,31 @@ class ModelPool:
                 self._busy -= 1
             self._free.put(model)
 
+    def call(self, work: Callable[[EcomModel], T], *, wait_s: Optional[float] = None,
+             deadline_at: Optional[float] = None) -> T:
+        """``work(model)`` on a borrowed instance, stopped at ``deadline_at`` (a ``time.monotonic()``
+        value; ``DeadlineExceededError``) if given. Any call that is not one task (a batch, free
+        generation for the OpenAI routes) goes through here."""
+        with self.borrow(wait_s) as model, deadline.at_deadline(deadline_at):
+            if deadline_at is not None:
+                deadline.check()  # the time may have run out in the queue
+            return work(model)
+
+    def run_on(self, model: EcomModel, task: str, *, truncate: bool = False, **fields: Any) -> Result:
+        """One task on ``model`` (borrowed by the caller) with the task's default inputs
+        (``task_defaults``); under a deadline it is first refused with ``TooSlowError`` when it
+        cannot finish in the time left (``admission.py``)."""
+        fields = with_defaults(task, fields)
+        remaining = deadline.remaining()
+        if remaining is None:
+            return model.run(task, truncate=truncate, **fields)
+        begun = time.perf_counter()
+        n_prompt, max_tokens = call_budget(model, task, fields, truncate)
+        self.costs.admit(n_prompt, max_tokens, remaining)
+        result = model.run(task, truncate=truncate, **fields)
+        self.costs.record(n_prompt, max_tokens, time.perf_counter() - begun)
+        return result
+
     def run(self, task: str, *, truncate: bool = False, wait_s: Optional[float] = None,
             deadline_at: Optional[float] = None, **fields: Any) -> Answer:
         """Run one task on a borrowed instance; errors are the runtime's (``InvalidInputError``...).
@@ -136,18 +164,14 @@ class ModelPool:
         ``DeadlineExceededError`` when it runs past it; either way the instance is free again.
         """
         start = time.perf_counter()
-        with self.borrow(wait_s) as model, deadline.at_deadline(deadline_at):
-            begun = time.perf_counter()
-            if deadline_at is None:
-                result = model.run(task, truncate=truncate, **fields)
-            else:
-                deadline.check()  # the time may have run out in the queue
-                n_prompt, max_tokens = call_budget(model, task, fields, truncate)
-                self.costs.admit(n_prompt, max_tokens, deadline.remaining())
-                result = model.run(task, truncate=truncate, **fields)
-                self.costs.record(n_prompt, max_tokens, time.perf_counter() - begun)
-            done = time.perf_counter()
-        return Answer(result=result, latency_s=done - begun, waited_s=begun - start)
+        times: list[float] = []
+
+        def work(model: EcomModel) -> Result:
+            times.append(time.perf_counter())
+            return self.run_on(model, task, truncate=truncate, **fields)
+        result = self.call(work, wait_s=wait_s, deadline_at=deadline_at)
+        done = time.perf_counter()
+        return Answer(result=result, latency_s=done - times[0], waited_s=times[0] - start)
 
     def close(self, wait_s: float = 60.0) -> None:
         """Free every instance, each once it is back from its borrower (freeing one that a thread

@@ -1,17 +1,22 @@
-"""The HTTP API: one JSON endpoint per e-commerce task, served by FastAPI + uvicorn.
+"""The HTTP API: one JSON endpoint per e-commerce task, plus OpenAI-compatible routes, served by
+FastAPI + uvicorn.
 
     ecomlm serve --model default --port 8000
     curl -s localhost:8000/v1/tasks/sentiment -H 'content-type: application/json' \\
          -d '{"text": "Broke after a week", "labels": ["positive", "negative"]}'
 
 Endpoints: ``POST /v1/tasks/{task}`` (body: the task's inputs, plus ``"truncate": true`` to cut an
-over-long text to fit), ``GET /v1/tasks``, ``GET /health``, ``GET /openapi.json`` and ``/docs``.
+over-long text to fit), ``POST /v1/tasks/{task}/batch`` (many items, ``task_batch.py``),
+``GET /v1/tasks``, the OpenAI-compatible ``GET /v1/models``, ``POST /v1/chat/completions`` and
+``POST /v1/completions`` (``openai_routes.py``), ``GET /health``, ``GET /openapi.json``, and the
+docs pages ``/docs`` and ``/redoc`` served without a CDN (``docs_pages.py``).
 
 Errors are JSON ``{"error": CODE, "detail": MESSAGE}`` on every route and status: 400 malformed
 JSON, 401 missing or wrong API key, 404 unknown task or route, 405 wrong method, 413 body over
 ``max_body_bytes``, prompt over the model's context, or a request that cannot finish within the time
 limit, 422 invalid inputs, 500 an unexpected failure, 503 too many requests waiting, 504 no answer
-within ``request_timeout_s``.
+within ``request_timeout_s``. The OpenAI-compatible routes answer the same statuses in OpenAI's
+shape, ``{"error": {"message": MESSAGE, "type": ..., "code": CODE}}``, which OpenAI clients show.
 
 Concurrency: requests run on a thread pool with one worker per model instance of a ``ModelPool``
 (an instance is never used by two requests at once); at most ``max_queue`` requests wait. A request
@@ -24,24 +29,25 @@ browser origins call the API. Both are off by default.
 """
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.deadline import DeadlineExceededError
-from ecomlm.runtime.errors import ContextOverflowError, InvalidInputError, UnknownTaskError
+from ecomlm.runtime.errors import InvalidInputError, UnknownTaskError
+from ecomlm.runtime.task_defaults import defaults_of
 
-from .admission import TooSlowError
+from .docs_pages import ASSETS_URL, add_docs
 from .examples import examples_for
-from .pool import ModelPool, PoolBusyError
+from .pool import ModelPool
+from .runner import ApiError, Limits, Runner
+from .schemas import ERROR_RESPONSES, Health, TaskInfo, task_answer_model
 
 if TYPE_CHECKING:  # fastapi is an optional dependency (extra "demo")
     from fastapi import FastAPI
@@ -54,38 +60,19 @@ class ServerConfig:
     max_body_bytes: int = 64_000       # 413 above this
     request_timeout_s: float = 60.0    # 504 when the answer takes longer (queue wait included)
     max_queue: int = 64                # 503 when more requests than this wait for a model instance
+    max_batch_items: int = 64          # 422 for a batch with more items than this
     api_key: Optional[str] = None      # when set, every route but /health needs it (401 otherwise)
     cors_origins: tuple[str, ...] = () # browser origins allowed to call the API ("*" for any)
 
     def __post_init__(self) -> None:
-        if self.max_body_bytes <= 0 or self.request_timeout_s <= 0 or self.max_queue < 0:
+        if (self.max_body_bytes <= 0 or self.request_timeout_s <= 0 or self.max_queue < 0
+                or self.max_batch_items < 1):
             raise InvalidInputError(
                 f"server limits must be positive (max_body_bytes={self.max_body_bytes}, "
-                f"request_timeout_s={self.request_timeout_s}, max_queue={self.max_queue} >= 0)")
+                f"request_timeout_s={self.request_timeout_s}, max_queue={self.max_queue} >= 0, "
+                f"max_batch_items={self.max_batch_items} >= 1)")
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInputError("the API key is empty; give a non-empty --api-key or none")
-
-
-class _Limits:
-    """Counts the requests waiting or running, to refuse new ones beyond ``max_queue``."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.pending = 0
-        self.served = 0
-        self._lock = threading.Lock()
-
-    def enter(self) -> bool:
-        with self._lock:
-            if self.pending >= self.limit:
-                return False
-            self.pending += 1
-            return True
-
-    def leave(self) -> None:
-        with self._lock:
-            self.pending -= 1
-            self.served += 1
 
 
 class BodyLimitMiddleware:
@@ -132,7 +119,8 @@ class BodyLimitMiddleware:
 
 
 class ApiKeyMiddleware:
-    """ASGI middleware answering 401 unless the request carries the API key (``/health`` is open)."""
+    """ASGI middleware answering 401 unless the request carries the API key (``/health`` and the
+    docs' static assets are open)."""
 
     OPEN_PATHS = ("/health",)
 
@@ -141,7 +129,8 @@ class ApiKeyMiddleware:
         self.key = key.encode("utf-8")
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS":
+        if (scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS"
+                or scope["path"].startswith(ASSETS_URL + "/")):  # static docs assets are public
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -186,8 +175,13 @@ class CrashGuardMiddleware:
             await response(scope, receive, send)
 
 
-def _error(status: int, code: str, detail: str) -> Any:
+def _error(status: int, code: str, detail: str, path: str = "") -> Any:
+    """The JSON error answer; on the OpenAI-compatible routes (``path``) in OpenAI's shape."""
     from fastapi.responses import JSONResponse
+
+    from .openai_routes import OPENAI_PATHS, openai_error
+    if path in OPENAI_PATHS:
+        return openai_error(status, code, detail)
     detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates stay readable
     return JSONResponse(status_code=status, content={"error": code, "detail": detail})
 
@@ -201,6 +195,7 @@ def _request_model(task: catalog.Task) -> Any:
     from pydantic import ConfigDict, Field, create_model
 
     fields: dict[str, Any] = {}
+    defaults = defaults_of(task.name)
     for name in task.fields:
         caption = catalog.FIELD_CAPTIONS[name]
         if name in catalog.LIST_FIELDS:
@@ -211,8 +206,10 @@ def _request_model(task: catalog.Task) -> Any:
             caption += " (an object of attribute -> value)"
         else:
             type_ = str
-        if name in task.required:
+        if name in task.required and name not in defaults:
             fields[name] = (type_, Field(..., description=caption))
+        elif name in defaults:
+            fields[name] = (Optional[type_], Field(None, description=f"{caption}; default: {defaults[name]}"))
         else:
             fields[name] = (Optional[type_], Field(None, description=caption))
     fields["truncate"] = (bool, Field(False, description="cut an over-long text or context to fit "
@@ -229,20 +226,28 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from .openai_routes import add_openai_routes
+    from .task_batch import add_batch_routes
+
     config = config or ServerConfig()
-    limits = _Limits(config.max_queue)
-    executor = ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix="ecomlm-model")
+    limits = Limits(config.max_queue)
+    runner = Runner(pool, limits, config.request_timeout_s)
+
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        runner.close()
 
-    app = FastAPI(title="ecomlm", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="ecomlm", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="E-commerce tasks (entities, attributes, classification, matching, QA, "
-                              f"generation) answered by a small local model: {pool.info.label()}.")
+                              f"generation) answered by a small local model: {pool.info.label()}. "
+                              "Task routes under /v1/tasks; OpenAI-compatible routes under "
+                              "/v1/models, /v1/chat/completions and /v1/completions.")
     app.state.pool = pool
     app.state.limits = limits
     app.state.config = config
+    app.state.runner = runner
+    add_docs(app)
 
     # -- limits and errors ------------------------------------------------------------------------
     app.add_middleware(CrashGuardMiddleware)
@@ -255,18 +260,22 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
                            allow_methods=["GET", "POST"],
                            allow_headers=["authorization", "content-type", "x-api-key"])
 
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Any:
+        return _error(exc.status, exc.code, exc.detail, request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = str(exc.detail)
         if exc.status_code == 404:
-            detail = (f"no route {request.url.path!r}; the API serves POST /v1/tasks/{{task}}, "
-                      f"GET /v1/tasks, GET /health and /docs")
+            detail = (f"no route {request.url.path!r}; the API serves POST /v1/tasks/{{task}} (and "
+                      f"/v1/tasks/{{task}}/batch), GET /v1/tasks, GET /v1/models, POST "
+                      f"/v1/chat/completions, POST /v1/completions, GET /health and /docs")
         elif exc.status_code == 405:
-            detail = (f"{request.method} is not allowed on {request.url.path!r}; tasks take POST with "
-                      f"a JSON body, /v1/tasks and /health take GET")
-        return _error(exc.status_code, code, detail)
-
+            detail = (f"{request.method} is not allowed on {request.url.path!r}; tasks and completions "
+                      f"take POST with a JSON body, /v1/tasks, /v1/models and /health take GET")
+        return _error(exc.status_code, code, detail, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -284,66 +293,43 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
             hint = (f"; task {task!r} takes {list(t.required)} (required) and "
                     f"{list(t.optional) + ['truncate']} (optional)")
         if malformed:
-            return _error(400, "malformed_json", "; ".join(problems))
-        return _error(422, "invalid_input", "; ".join(problems) + hint)
+            return _error(400, "malformed_json", "; ".join(problems), request.url.path)
+        return _error(422, "invalid_input", "; ".join(problems) + hint, request.url.path)
 
     # -- the endpoints ------------------------------------------------------------------------------
-    @app.get("/health", tags=["service"], summary="Whether the model is loaded, and how busy it is")
+    @app.get("/health", tags=["service"], summary="Whether the model is loaded, and how busy it is",
+             response_model=Health)
     def health() -> dict[str, Any]:
         info = pool.info
-        return {"status": "ok", "model": info.ref, "backend": info.backend, "path": info.path,
-                "size_mb": round(info.size_mb, 1), "adapter": info.adapter, "instances": pool.size,
+        return {"status": "ok", "model": info.ref, "backend": info.backend, "file": Path(info.path).name,
+                "size_mb": round(info.size_mb, 1),
+                "adapter": Path(info.adapter).name if info.adapter else None, "instances": pool.size,
                 "busy": pool.busy, "pending": limits.pending, "served": limits.served}
 
-    @app.get("/v1/tasks", tags=["tasks"], summary="The tasks and their inputs")
+    @app.get("/v1/tasks", tags=["tasks"], summary="The tasks and their inputs",
+             response_model=list[TaskInfo])
     def tasks() -> list[dict[str, Any]]:
         return [{"name": t.name, "family": t.family, "summary": t.summary,
-                 "inputs": list(t.required), "optional_inputs": list(t.optional), "output": t.output,
+                 "inputs": list(t.required), "optional_inputs": list(t.optional),
+                 "defaults": defaults_of(t.name), "output": t.output,
                  "endpoint": f"/v1/tasks/{t.name}", "example": (examples_for(t.name) or [None])[0]}
                 for t in catalog.list_tasks()]
 
     async def answer(task: str, payload: dict[str, Any]) -> Any:
         truncate = bool(payload.pop("truncate", False))
         fields = {k: v for k, v in payload.items() if v is not None}
-        if not limits.enter():
-            return _error(503, "busy", f"{limits.limit} requests are already waiting; retry later")
-        timeout = config.request_timeout_s
-        deadline_at = time.monotonic() + timeout
-        timed_out = (f"no answer within {timeout:.0f} s (the call was stopped); the server is "
-                     f"overloaded or the input is very long")
-        try:
-            future = asyncio.get_running_loop().run_in_executor(
-                executor, lambda: pool.run(task, truncate=truncate, deadline_at=deadline_at, **fields))
-        except BaseException:
-            limits.leave()
-            raise
-        # the slot is freed when the model call really ends, not when the client gets its 504
-        def release(done: "asyncio.Future[Any]") -> None:
-            limits.leave()
-            if not done.cancelled():
-                done.exception()  # retrieved: a late failure after a 504 is not logged as lost
 
-        future.add_done_callback(release)
-        try:
-            ans = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)
-        except asyncio.TimeoutError:
-            return _error(504, "timeout", timed_out)
-        except DeadlineExceededError:
-            return _error(504, "timeout", timed_out)
-        except UnknownTaskError as e:
-            return _error(404, "unknown_task", str(e))
-        except (ContextOverflowError, TooSlowError) as e:
-            return _error(413, "context_overflow" if isinstance(e, ContextOverflowError) else "too_slow",
-                          str(e))
-        except InvalidInputError as e:
-            return _error(422, "invalid_input", str(e))
-        except PoolBusyError as e:
-            return _error(503, "busy", str(e))
+        def work(model: Any) -> tuple[Any, float]:
+            begun = time.perf_counter()
+            return pool.run_on(model, task, truncate=truncate, **fields), time.perf_counter() - begun
+        result, seconds = await runner.run(work)
         return {"task": task, "model": pool.info.ref, "backend": pool.info.backend,
-                "latency_ms": round(ans.latency_s * 1000, 1), "result": ans.result.to_dict()}
+                "latency_ms": round(seconds * 1000, 1), "result": result.to_dict()}
 
     for t in catalog.list_tasks():
         _add_task_route(app, t, answer)
+    add_batch_routes(app, runner, config)
+    add_openai_routes(app, runner)
 
     @app.post("/v1/tasks/{task}", include_in_schema=False)
     async def unknown_task(task: str) -> Any:
@@ -352,6 +338,11 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
             f"(GET /v1/tasks lists them)")))
 
     return app
+
+
+def _version() -> str:
+    from ecomlm.cli.main import version
+    return version()
 
 
 def _add_task_route(app: "FastAPI", task: catalog.Task, answer: Any) -> None:
@@ -363,6 +354,8 @@ def _add_task_route(app: "FastAPI", task: catalog.Task, answer: Any) -> None:
     endpoint.__name__ = f"run_{task.name}"
     endpoint.__annotations__ = {"body": body_model, "return": Any}  # a real class, not a string
     app.post(f"/v1/tasks/{task.name}", tags=[task.family], summary=task.summary,
+             responses={200: {"model": task_answer_model(task), "description": "the typed answer"},
+                        **ERROR_RESPONSES},
              description=f"{task.description}\n\nOutput kind: `{task.output}`.")(endpoint)
 
 

@@ -11,6 +11,7 @@ from ecomlm.demo.admission import CostModel
 from ecomlm.demo.examples import examples_for
 from ecomlm.demo.server import ServerConfig, ServerThread, create_app
 from ecomlm.runtime import catalog
+from ecomlm.runtime.task_defaults import defaults_of
 
 MAX_BODY = 8_000
 
@@ -42,7 +43,7 @@ def test_openapi_documents_every_task_with_its_inputs(api):
         op = schema["paths"][f"/v1/tasks/{task.name}"]["post"]
         ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
         model = schema["components"]["schemas"][ref]
-        assert set(model["required"]) == set(task.required)
+        assert set(model["required"]) == set(task.required) - set(defaults_of(task.name))
         assert set(model["properties"]) == set(task.fields) | {"truncate"}
     assert api.get("/docs").status_code == 200
 
