@@ -1,5 +1,6 @@
-"""Running one task over a JSONL file of inputs: bad lines are reported and skipped, never fatal, and
-a killed run continues where it stopped.
+"""Running one task over a JSONL or CSV file of inputs (``batch_input.py``): bad lines are reported
+and skipped, never fatal, and a killed run continues where it stopped. The output is a JSONL file, or
+standard output when the path is ``-`` (``STDOUT``).
 
 - Every per-line failure (invalid JSON or UTF-8, a lone surrogate escape, a field of the wrong
   type, an input the catalog refuses, a prompt over the context, a time limit) becomes a reported,
@@ -20,9 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
+from .batch_input import count_csv_items, is_csv, iter_csv_items
 from .catalog import get_task
 from .errors import EcomError, InvalidInputError
 from .model import EcomModel
+from .task_defaults import with_defaults
+
+#: the output path that means standard output
+STDOUT = "-"
 
 
 @dataclass
@@ -76,8 +82,15 @@ def read_jsonl_items(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
 
 
 def _count_lines(path: Path) -> int:
+    if is_csv(path):
+        return count_csv_items(path)
     with path.open("rb") as f:
         return sum(1 for raw in f if raw.strip())
+
+
+def iter_items(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, object or error) of a CSV (``.csv``) or JSONL file."""
+    return iter_csv_items(path) if is_csv(path) else iter_jsonl_items(path)
 
 
 def check_paths(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
@@ -86,6 +99,11 @@ def check_paths(input_path: str | os.PathLike[str], output_path: str | os.PathLi
     src, out = Path(input_path), Path(output_path)
     if not src.is_file():
         raise InvalidInputError(f"input file {str(src)!r} does not exist")
+    if str(output_path) == STDOUT:
+        if resume:
+            raise InvalidInputError("--resume continues an output file; it cannot continue standard "
+                                    "output (give --output FILE)")
+        return
     if str(output_path).endswith(("/", os.sep)) or out.is_dir():
         raise InvalidInputError(f"--output {str(output_path)!r} is a folder; give a file path such as "
                                 f"{str(out / 'results.jsonl')!r}")
@@ -139,8 +157,10 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
     """Run ``task`` on every JSON object line of ``input_path``; append one result line per good
     input to ``output_path`` (see the module docstring for resume, force and the checks).
 
-    ``defaults`` fill fields a line does not give (e.g. the label set for every line). ``force``
-    is on by default here (a program chose the path); the ``ecomlm run`` command passes ``--force``.
+    ``defaults`` fill fields a line does not give (e.g. the label set for every line), then the
+    task's own defaults (``task_defaults``: sentiment's labels). ``force`` is on by default here (a
+    program chose the path); the ``ecomlm run`` command passes ``--force``. ``output_path`` ``-``
+    writes the result lines to standard output.
     """
     get_task(task)  # unknown task: fail before reading anything
     check_paths(input_path, output_path, resume=resume, force=force)
@@ -151,10 +171,12 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=total, desc=f"ecomlm {task}", unit="item")
+    to_stdout = str(output_path) == STDOUT
     out_path = Path(output_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("ab" if resume else "wb") as out:
-        for i, (n, obj) in enumerate(iter_jsonl_items(input_path)):
+    if not to_stdout:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    with (_stdout() if to_stdout else out_path.open("ab" if resume else "wb")) as out:
+        for i, (n, obj) in enumerate(iter_items(input_path)):
             if n in done:
                 report.n_resumed += 1
             else:
@@ -163,7 +185,8 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
                         raise obj
                     if not isinstance(obj, dict):
                         raise InvalidInputError("each line must be a JSON object of the task's inputs")
-                    result = model.run(task, truncate=truncate, **{**(defaults or {}), **obj})
+                    result = model.run(task, truncate=truncate,
+                                       **with_defaults(task, {**(defaults or {}), **obj}))
                     line = json.dumps({"line": n, "input": obj, "result": result.to_dict()},
                                       ensure_ascii=False) + "\n"
                     out.write(line.encode("utf-8"))
@@ -181,5 +204,12 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
     return report
 
 
-__all__ = ["BatchReport", "answered_lines", "check_paths", "iter_jsonl_items", "read_jsonl_items",
-           "run_batch"]
+def _stdout() -> Any:
+    """Standard output's bytes, in a ``with`` that leaves it open."""
+    import contextlib
+    import sys
+    return contextlib.nullcontext(sys.stdout.buffer)
+
+
+__all__ = ["BatchReport", "STDOUT", "answered_lines", "check_paths", "iter_items", "iter_jsonl_items",
+           "read_jsonl_items", "run_batch"]

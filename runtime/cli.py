@@ -7,11 +7,21 @@ import sys
 from typing import Any
 
 from . import catalog
+from .batch_input import REVIEW_SEPARATOR
 from .errors import InvalidInputError
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+from .task_defaults import with_defaults
 
 # Command-line option for each catalog field (list fields take comma-separated values).
 FIELD_OPTIONS: dict[str, str] = {name: "--" + name.replace("_", "-") for name in catalog.FIELD_CAPTIONS}
+FIELD_FORMATS: dict[str, str] = {"reviews": f"reviews separated by '{REVIEW_SEPARATOR}'; a review may "
+                                            f"contain commas"}
+
+
+def _kind(name: str) -> str:
+    if name in catalog.LIST_FIELDS:
+        return "comma-separated list"
+    return 'JSON object or "key=value;key=value"' if name in catalog.DICT_FIELDS else "text"
 
 
 def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a number") -> Any:
@@ -41,6 +51,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-ctx", type=N_CTX, default=4096, help="context window in tokens")
 
 
+def add_field_options(parser: argparse.ArgumentParser) -> None:
+    """One option per catalog input (``--text``, ``--labels``...), read back by ``fields_from_args``."""
+    for name, flag in FIELD_OPTIONS.items():
+        parser.add_argument(flag, dest=f"field_{name}", default=None, metavar=name.upper(),
+                            help=f"{catalog.FIELD_CAPTIONS[name]} ({FIELD_FORMATS.get(name, _kind(name))})")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the e-commerce tasks")
     p.add_argument("--json", action="store_true", help="print the catalog as JSON")
@@ -48,14 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="run one task on a text, or on a JSONL file of inputs")
     p.add_argument("task", help="task name (see `ecomlm tasks`)")
-    for name, flag in FIELD_OPTIONS.items():
-        kind = "comma-separated list" if name in catalog.LIST_FIELDS else (
-            'JSON object or "key=value;key=value"' if name in catalog.DICT_FIELDS else "text")
-        p.add_argument(flag, dest=f"field_{name}", default=None, metavar=name.upper(),
-                       help=f"{catalog.FIELD_CAPTIONS[name]} ({kind})")
+    add_field_options(p)
     add_model_options(p)
-    p.add_argument("--input", help="JSONL file, one object of task inputs per line (batch mode)")
-    p.add_argument("--output", help="JSONL file for the results (batch mode); written line by line")
+    p.add_argument("--input", help="batch mode: a JSONL file (one object of task inputs per line) or a "
+                                   "CSV file (.csv: a header row naming the inputs, one item per row; "
+                                   "list inputs comma-separated in one cell)")
+    p.add_argument("--output", help="batch mode: JSONL file for the results, written line by line, or "
+                                    "- for standard output")
     p.add_argument("--resume", action="store_true",
                    help="batch mode: continue an interrupted run, skipping the lines already in --output")
     p.add_argument("--force", action="store_true", help="batch mode: replace an existing --output")
@@ -87,7 +103,7 @@ def fields_from_args(args: argparse.Namespace) -> dict[str, Any]:
         if name in catalog.DICT_FIELDS:
             value = catalog.parse_specs(value)
         elif name == "reviews":
-            value = [r for r in value.split("||")]
+            value = value.split(REVIEW_SEPARATOR)
         fields[name] = value
     return fields
 
@@ -122,7 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     fields = fields_from_args(args)
     if args.input:
         if not args.output:
-            raise InvalidInputError("--input needs --output FILE for the results")
+            raise InvalidInputError("--input needs --output FILE for the results (or --output - "
+                                    "for standard output)")
         from .batch import check_paths, run_batch
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
@@ -131,10 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line, message in report.errors:
             print(f"{args.input}:{line}: skipped: {message}", file=sys.stderr)
         resumed = f" ({report.n_resumed} already there from an earlier run)" if report.n_resumed else ""
-        print(f"wrote {report.n_ok} result(s) to {args.output}{resumed}; {len(report.errors)} line(s) "
+        where = "standard output" if args.output == "-" else args.output
+        print(f"wrote {report.n_ok} result(s) to {where}{resumed}; {len(report.errors)} line(s) "
               f"skipped", file=sys.stderr)
         return 0 if report.n_ok or report.n_resumed or not report.n_lines else 1
-    normalized = catalog.normalize_fields(task, fields)  # report bad input before loading the model
+    # report bad input before loading the model; sentiment's labels have a default (task_defaults)
+    normalized = catalog.normalize_fields(task, with_defaults(task.name, fields))
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
     result = model.run(task.name, truncate=args.truncate, **normalized)
     if args.json:
