@@ -54,11 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _need(package: str) -> None:
-    import importlib.util
-
-    from ecomlm.runtime.errors import BackendUnavailableError
-    if importlib.util.find_spec(package) is None:
-        raise BackendUnavailableError(f"this command needs {package}: pip install 'ecomlm[demo]'")
+    """One clear line (with this install's command for the [demo] extra) when ``package`` is absent."""
+    from ecomlm.cli.extras import need
+    need("demo", [package], "this command")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
