@@ -126,3 +126,37 @@ def test_batch_csv_lists_bad_rows(page, tmp_path):
     downloaded = page.request.get(csv_link if "://" in csv_link else page.url.rstrip("/") + csv_link).text()
     assert downloaded.splitlines()[0] == "row,id,review,answer,error" and "'review' is empty" in downloaded
     _shot(page, tmp_path, "demo-batch")
+
+
+@pytest.fixture(scope="module")
+def api_url(pool):
+    pytest.importorskip("fastapi")
+    from ecomlm.demo.server import ServerThread, create_app
+
+    with ServerThread(create_app(pool)) as server:
+        yield server.url
+
+
+def test_api_docs_render_with_the_network_blocked(browser, api_url, tmp_path):
+    """/docs (Swagger UI) draws every route from assets this server serves: any request that leaves
+    127.0.0.1 (a CDN) is blocked and recorded."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    leaving: list[str] = []
+
+    def only_local(route) -> None:
+        if route.request.url.startswith(api_url):
+            route.continue_()
+        else:
+            leaving.append(route.request.url)
+            route.abort()
+    page.route("**/*", only_local)
+    try:
+        page.goto(f"{api_url}/docs", wait_until="domcontentloaded")
+        page.wait_for_selector(".swagger-ui .opblock", timeout=WAIT_MS)
+        text = page.locator(".swagger-ui").inner_text()
+        for path in ("/v1/tasks/sentiment", "/v1/chat/completions", "/v1/models", "/v1/tasks/{task}/batch"):
+            assert path in text
+        assert not leaving, leaving
+        _shot(page, tmp_path, "api-docs")
+    finally:
+        page.close()
