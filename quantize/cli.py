@@ -1,4 +1,4 @@
-"""``ecomlm export gguf|onnx|report|score|fetch-converter``: the export commands (heavy imports inside)."""
+"""``ecomlm export gguf|onnx|ollama|report|score|fetch-converter``: the export commands (heavy imports inside)."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = esub.add_parser("onnx", help="ONNX folders for onnxruntime (one per quantization)")
     common(q, "fp32,int8,int4", ", ".join(ONNX_QUANTS))
     q.set_defaults(func=cmd_export, export_format="onnx")
+
+    q = esub.add_parser("ollama", help="a folder for `ollama create`: the GGUF (+ adapter) and a Modelfile",
+                        description="Copy a GGUF model (and the LoRA adapter of 'default') into --out with "
+                                    "a Modelfile whose template renders the prompts ecomlm sends (checked "
+                                    "before writing). Then: ollama create ecomlm -f OUT/Modelfile")
+    q.add_argument("model", help="'default', 'base' or a .gguf file")
+    q.add_argument("--out", required=True, help="output folder (written atomically)")
+    q.add_argument("--force", action="store_true", help="replace --out if it exists")
+    q.set_defaults(func=cmd_ollama)
 
     q = esub.add_parser("report", help="markdown table of exported folders (from their manifest.json)")
     q.add_argument("folders", nargs="+", help="export folders")
@@ -79,6 +88,14 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"in {time.perf_counter() - t0:.0f} s")
     if args.report:
         print(render([data]))
+    return 0
+
+
+def cmd_ollama(args: argparse.Namespace) -> int:
+    from .ollama import export_ollama
+
+    out = export_ollama(args.model, args.out, force=args.force)
+    print(f"wrote {out}/Modelfile and the GGUF file(s); next: ollama create ecomlm -f {out}/Modelfile")
     return 0
 
 
