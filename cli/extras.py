@@ -18,6 +18,8 @@ _TORCH = ("torch", "transformers", "safetensors")
 COMMAND_NEEDS: dict[tuple[str, Optional[str]], tuple[str, tuple[str, ...]]] = {
     ("train", None): ("train", (*_TORCH, "peft", "accelerate")),
     ("merge", None): ("train", (*_TORCH, "peft")),
+    ("val-loss", None): ("train", (*_TORCH, "peft")),
+    ("ship", None): ("train", (*_TORCH, "peft")),
     ("export", "gguf"): ("export", (*_TORCH, "gguf", "sentencepiece")),
     ("export", "onnx"): ("export", (*_TORCH, "optimum", "onnx", "onnxruntime")),
     ("export", "score"): ("export", _TORCH),

@@ -132,3 +132,43 @@ def test_checkpoints_of_older_versions_still_load_without_unpickling_code(tmp_pa
     assert _read_state(tmp_path, "optimizer")["param_groups"] == opt.state_dict()["param_groups"]
     back = _read_state(tmp_path, "rng_0")
     assert back["python"] == rng["python"] and (np.asarray(back["numpy"][1]) == rng["numpy"][1]).all()
+
+
+def test_saving_a_checkpoint_again_never_leaves_the_step_without_one(tmp_path, monkeypatch):
+    """A checkpoint of the same step (a resume that reaches it again) is replaced by renames: after
+    every deletion during the save a complete checkpoint-NNNNNNN is in place, and a failed save
+    leaves the old one as it was and no temp folder behind."""
+    import shutil
+
+    from ecomlm.train import checkpoint as ckpt_module
+    from ecomlm.train.checkpoint import rng_state, save_checkpoint
+
+    layer = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(layer.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    final = tmp_path / "checkpoint-0000004"
+
+    def save(epoch):
+        return save_checkpoint(tmp_path, 4, model=layer, optimizer=opt, scheduler=sched, state={"epoch": epoch},
+                               rank_rng={0: rng_state()}, keep=2)
+
+    save(0)
+    real_rmtree, seen = shutil.rmtree, []
+
+    def rmtree_then_check(path, *a, **kw):
+        real_rmtree(path, *a, **kw)
+        seen.append(path)
+        assert (final / "state.json").exists() and (final / "trainable.safetensors").exists(), path
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_then_check)
+    save(1)
+    assert seen and json.loads((final / "state.json").read_text())["epoch"] == 1
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt_module, "save_state", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save(2)
+    assert json.loads((final / "state.json").read_text())["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-0000004"]

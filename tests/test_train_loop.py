@@ -69,6 +69,9 @@ def test_tiny_llama_loss_falls(setup, tmp_path):
     assert sum(curve[-3:]) / 3 < 0.8 * curve[0], curve
     assert result.val_loss < curve[0]
     assert (run / "adapter" / "adapter_model.safetensors").exists()
+    # `ecomlm val-loss` on the run's adapter is the very number the run logged last (same computation)
+    from ecomlm.train.val_loss import val_loss
+    assert val_loss(setup["base"], setup["val"], run=run, max_seq_len=128, rows=2) == result.val_loss
     report = json.loads((run / "report.json").read_text())
     assert report["tokens_per_s"] > 0 and report["device"] == "cpu"
     import importlib.util

@@ -1,7 +1,8 @@
 """Checkpoints that a run resumes from exactly: trainable weights, optimizer, scheduler, RNG, position.
 
 Only the trainable (LoRA) parameters are saved, not the frozen base. A checkpoint is written to a
-temp folder and renamed to ``checkpoint-NNNNNNN``, so an interrupted write leaves the previous one
+temp folder and renamed to ``checkpoint-NNNNNNN`` (``atomic_dir``: a checkpoint of the same step is
+moved aside, not deleted, before the rename), so an interrupted write leaves the previous one
 intact; older ones beyond ``keep`` are deleted.
 
 Nothing in a checkpoint is a pickle: weights are safetensors, and the optimizer, scheduler and RNG
@@ -16,10 +17,10 @@ import json
 import pickle
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import InvalidInputError
 
 from .safe_state import has_state, load_state, save_state
@@ -81,20 +82,13 @@ def save_checkpoint(run_dir: Path, step: int, *, model: Any, optimizer: Any, sch
 
     run_dir = Path(run_dir)
     final = run_dir / f"{PREFIX}{step:07d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=run_dir))
-    try:
+    with atomic_dir(final) as tmp:  # an existing checkpoint of this step is replaced by renames only
         save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
         save_state(optimizer.state_dict(), tmp, "optimizer")
         save_state(scheduler.state_dict(), tmp, "scheduler")
         for rank, rng in rank_rng.items():
             save_state(rng, tmp, f"rng_{rank}")
         (tmp / "state.json").write_text(json.dumps(dict(state, step=step), indent=2) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in checkpoints(run_dir)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from .val_loss import add_arguments as add_val_loss_arguments
+from .val_loss import cmd_val_loss
+
 
 def _train(args: argparse.Namespace) -> int:
     from .config import load_config
@@ -41,6 +44,23 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ship(args: argparse.Namespace) -> int:
+    from .ship import ship_run
+
+    out = ship_run(args.run, args.dest)
+    sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
+    print(json.dumps({"shipped": str(out), "bytes": sizes}, indent=2))
+    return 0
+
+
+def add_ship_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ecomlm ship`` (and ``python -m ecomlm.train.ship``)."""
+    from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
+
+    p.add_argument("run", help="a finished run folder (ecomlm train --out)")
+    p.add_argument("--dest", default=str(DEFAULT_ADAPTER.parent), help="shipped folder (default: %(default)s)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="LoRA fine-tuning on a corpus (CPU, one GPU, or under "
                                             "accelerate launch / torchrun for several)")
@@ -62,3 +82,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     m.add_argument("--tol", type=float, default=1e-3, help="max |logit diff| merged vs adapter (float32)")
     m.set_defaults(func=_merge)
+
+    v = subparsers.add_parser("val-loss", help="a model's (+ a run's adapter's) loss on a corpus file, "
+                                               "as the run's val_loss lines compute it")
+    add_val_loss_arguments(v)
+    v.set_defaults(func=cmd_val_loss)
+
+    sp = subparsers.add_parser("ship", help="package a finished run as the shipped default model "
+                                           "(adapter.gguf + float16 peft adapter + run records)")
+    add_ship_arguments(sp)
+    sp.set_defaults(func=_ship)

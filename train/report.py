@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List
 
+from ecomlm.runtime.atomic_io import atomic_write
+
 
 def read_log(path: str | os.PathLike[str]) -> List[Dict[str, Any]]:
     """Records of a run log; a later record for the same step and kind replaces an earlier one."""
@@ -38,9 +40,9 @@ def plot_loss(log_path: str | os.PathLike[str], out_png: str | os.PathLike[str],
     ax.legend()
     fig.tight_layout()
     out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_write(out, "wb") as f:
+            fig.savefig(f, format="png", dpi=110)
+    finally:
+        plt.close(fig)
     return out

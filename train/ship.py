@@ -13,7 +13,6 @@ The folder is assembled in a temp folder and renamed into place.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -61,16 +60,14 @@ def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEF
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m ecomlm.train.ship``: the same as ``ecomlm ship``."""
     import argparse
 
+    from .cli import _ship, add_ship_arguments
+
     parser = argparse.ArgumentParser(prog="python -m ecomlm.train.ship", description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="a finished run folder (ecomlm train --out)")
-    parser.add_argument("--dest", default=str(DEFAULT_ADAPTER.parent), help="shipped folder (default: %(default)s)")
-    args = parser.parse_args(argv)
-    out = ship_run(args.run, args.dest)
-    sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
-    print(json.dumps({"shipped": str(out), "bytes": sizes}, indent=2))
-    return 0
+    add_ship_arguments(parser)
+    return _ship(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
