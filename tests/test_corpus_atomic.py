@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
 from ecomlm.train.data import atomic, downstream
 from ecomlm.train.data.pools import Pools
 from ecomlm.train.data.records import Record
@@ -12,11 +13,32 @@ TEXT = "Lenovo ThinkPad X1 with Intel Core i7 and 16GB memory"
 ENTS = [("Brand", "Lenovo"), ("Product", "ThinkPad X1"), ("Component", "Intel Core i7"), ("Attribute", "16GB")]
 
 
+def _read_back(parsed, gold):
+    """What the runtime reads from a formatted answer, in the shape of the draft's gold."""
+    if isinstance(parsed, SpansResult):
+        assert parsed.dropped == 0, parsed
+        if all(isinstance(g, str) for g in gold):
+            return sorted(s.text for s in parsed.spans), sorted(gold)
+        return sorted((s.type, s.text) for s in parsed.spans), sorted(tuple(g) for g in gold)
+    if isinstance(parsed, LabelResult):
+        return parsed.labels, [gold] if isinstance(gold, str) else list(gold)
+    if isinstance(parsed, MatchResult):
+        return parsed.match, gold
+    if isinstance(parsed, AnswerResult):
+        assert parsed.dropped == 0, parsed
+        return (None if parsed.span is None else parsed.span.text), gold
+    assert isinstance(parsed, TextResult), parsed
+    return parsed.text, gold
+
+
 def _valid(draft):
+    """The draft's fields are catalog-valid, and the runtime reads back exactly the answer we train on."""
     task = catalog.get_task(draft.task)
     fields = catalog.normalize_fields(task, draft.fields)
     answer = catalog.format_answer(task, draft.gold)
-    parsed = catalog.parse_answer(task, answer, fields)   # the runtime reads back what we train on
+    parsed = catalog.parse_answer(task, answer, fields)
+    got, want = _read_back(parsed, draft.gold)
+    assert got == want, (draft.task, answer, got, want)
     return task, fields, parsed
 
 

@@ -52,7 +52,11 @@ def check(task: catalog.Task, fields: dict, result) -> None:
     elif isinstance(result, MatchResult):
         assert result.raw in (catalog.YES, catalog.NO)
     elif isinstance(result, AnswerResult):
-        assert result.span is None or fields["context"][result.span.start:result.span.end] == result.span.text
+        assert result.dropped == 0, (task.name, result)  # copied by construction: nothing to drop
+        if result.span is None:  # only when the model chose the "None" answer
+            assert result.raw.strip() == "None", (task.name, result.raw)
+        else:
+            assert fields["context"][result.span.start:result.span.end] == result.span.text
     elif task.single_line:
         assert "\n" not in result.text
 

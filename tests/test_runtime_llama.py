@@ -36,7 +36,11 @@ def test_the_readme_calls_return_typed_results(base_model):
     assert isinstance(m.same_product("Apple iPhone 15 128GB Black", "iPhone 15 (128 GB) - Black"), MatchResult)
     context = "This sleeve fits laptops up to 15.6 inches and has a padded interior."
     ans = m.answer(question="Does it fit a 16 inch laptop?", context=context)
-    assert ans.span is None or context[ans.span.start:ans.span.end] == ans.span.text
+    assert ans.dropped == 0 and (ans.raw.strip() == "None" if ans.span is None
+                                 else context[ans.span.start:ans.span.end] == ans.span.text), ans
+    required = m.answer(question="Does it fit a 16 inch laptop?", context=context, allow_none=False)
+    assert required.span is not None and required.dropped == 0, required  # an answer is copied
+    assert context[required.span.start:required.span.end] == required.span.text
     title = m.generate_title({"brand": "Anker", "type": "power bank", "capacity": "20000mAh"})
     assert isinstance(title, TextResult) and title.text and "\n" not in title.text
 
@@ -123,8 +127,9 @@ def test_text_over_the_context_fails_or_is_truncated_on_request(base_model):
     context = "The case is made of aluminium. " * 600
     with pytest.raises(ContextOverflowError, match=r"context holds 2048 .* --truncate"):
         base_model.answer("What is the case made of?", context)
-    result = base_model.answer("What is the case made of?", context, truncate=True)
-    assert result.span is None or result.span.text in context
+    result = base_model.answer("What is the case made of?", context, truncate=True, allow_none=False)
+    assert result.span is not None, result  # answered from the part of the context that was kept
+    assert context[result.span.start:result.span.end] == result.span.text
 
 
 def test_bad_model_paths_raise_model_load_errors(tmp_path, base_gguf):
