@@ -7,7 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from ecomlm.evaluate.cli import add_models_options
+from ecomlm.runtime.cli import add_models_options
+
+from . import export_chain, prompt_tokens, threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="folder for bench.json and bench.md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
+
+    # The focused measurements (also `python -m ecomlm.bench.<module>`); each module imports its
+    # heavy packages inside its handler.
+    for name, module, what in (
+            ("bench-threads", threads, "prompt and decode tokens/s of llama.cpp per thread split"),
+            ("bench-prompt-tokens", prompt_tokens, "where a training instance's tokens go, per task"),
+            ("bench-export-chain", export_chain, "wall time of the whole export chain, cold cache")):
+        q = sub.add_parser(name, help=what, description=module.__doc__.split("\n\n")[0])
+        module.add_arguments(q)
+        q.set_defaults(func=getattr(module, "cmd_" + name.replace("-", "_")))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Wall time of the whole export chain from the shipped adapter, with a cold model cache.
 
-    python -m ecomlm.bench.export_chain --out /tmp/chain [--gguf-quant q8_0,q4_0] [--onnx-quant int8] [--parity]
+    ecomlm bench-export-chain --out /tmp/chain [--gguf-quant q8_0,q4_0] [--onnx-quant int8] [--parity]
 
 Steps, each timed: materialise the bundled base GGUF as a Hugging Face folder and merge the shipped
 LoRA adapter into it (``default``), convert to F16 GGUF and quantize, export fp32 ONNX and quantize.
@@ -69,14 +69,17 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ecomlm.bench.export_chain", description=__doc__.split("\n\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ecomlm bench-export-chain`` (and ``python -m ecomlm.bench.export_chain``)."""
     p.add_argument("--out", required=True, type=Path, help="folder for gguf/, onnx/, chain.json, chain.md")
     p.add_argument("--gguf-quant", default="q8_0,q4_0", help="GGUF types after F16 (default: %(default)s)")
     p.add_argument("--onnx-quant", default="int8", help="ONNX quantizations after fp32 (default: %(default)s)")
     p.add_argument("--parity", action="store_true", help="also compare every artifact with PyTorch")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default: %(default)s)")
-    args = p.parse_args(argv)
+
+
+def cmd_bench_export_chain(args: argparse.Namespace) -> int:
+    """Run and time the export chain; write chain.json and chain.md."""
     split = lambda s: [q.strip() for q in s.split(",") if q.strip()]  # noqa: E731
     args.out.mkdir(parents=True, exist_ok=True)
     result = run_chain(args.out, split(args.gguf_quant), split(args.onnx_quant), args.parity, args.threads)
@@ -89,6 +92,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f.write(text)
     print(text)
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m ecomlm.bench.export_chain``: the same as ``ecomlm bench-export-chain``."""
+    from ecomlm.runtime.cli import script_main
+    return script_main("python -m ecomlm.bench.export_chain", __doc__.split("\n\n")[0], add_arguments,
+                       cmd_bench_export_chain, argv)
 
 
 if __name__ == "__main__":

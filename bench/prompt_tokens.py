@@ -1,7 +1,7 @@
 """Where a training instance's tokens go, per task, under the real chat template; before and after
 the compact prompts (task description as the system turn, short format hints).
 
-    python -m ecomlm.bench.prompt_tokens --data corpus/train_en.jsonl [--limit 12000] [--tokens-per-s 200]
+    ecomlm bench-prompt-tokens --data corpus/train_en.jsonl [--limit 12000] [--tokens-per-s 200]
 
 Each corpus line is rendered with the training tokenizer's chat template, as the trainer does. The
 split counts the tokens of each part on its own (so the parts add up to the total only roughly):
@@ -131,7 +131,18 @@ def report(means: dict, tokens_per_s: float) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ecomlm bench-prompt-tokens`` (and ``python -m ecomlm.bench.prompt_tokens``)."""
+    p.add_argument("--data", required=True, help="a corpus JSONL file from `ecomlm data build`")
+    p.add_argument("--base", default="base", help="the model whose tokenizer and chat template count")
+    p.add_argument("--limit", type=int, default=12000, help="first N instances (default 12000)")
+    p.add_argument("--tokens-per-s", type=float, default=200.0,
+                   help="training tokens/s for the instances/hour line (default: idle 2-core CPU, 200)")
+    p.add_argument("--json", help="also write the means as JSON to this file")
+
+
+def cmd_bench_prompt_tokens(args: argparse.Namespace) -> int:
+    """Count the corpus's tokens per part and print the report."""
     from itertools import islice
 
     from transformers import AutoTokenizer
@@ -139,21 +150,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ecomlm.train.base_model import materialize_base
     from ecomlm.train.chat_tokens import read_jsonl
 
-    p = argparse.ArgumentParser(prog="python -m ecomlm.bench.prompt_tokens", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="a corpus JSONL file from `ecomlm data build`")
-    p.add_argument("--base", default="base", help="the model whose tokenizer and chat template count")
-    p.add_argument("--limit", type=int, default=12000, help="first N instances (default 12000)")
-    p.add_argument("--tokens-per-s", type=float, default=200.0,
-                   help="training tokens/s for the instances/hour line (default: idle 2-core CPU, 200)")
-    p.add_argument("--json", help="also write the means as JSON to this file")
-    args = p.parse_args(argv)
     tokenizer = AutoTokenizer.from_pretrained(materialize_base(args.base))
     means = measure(tokenizer, islice(read_jsonl(args.data), args.limit))
     print(report(means, args.tokens_per_s))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
+        from ecomlm.runtime.atomic_io import atomic_write
+        with atomic_write(args.json) as f:
             json.dump(means, f, indent=1)
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m ecomlm.bench.prompt_tokens``: the same as ``ecomlm bench-prompt-tokens``."""
+    from ecomlm.runtime.cli import script_main
+    return script_main("python -m ecomlm.bench.prompt_tokens", __doc__.split("\n\n")[0], add_arguments,
+                       cmd_bench_prompt_tokens, argv)
 
 
 if __name__ == "__main__":

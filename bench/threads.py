@@ -1,6 +1,6 @@
 """Prompt and decode tokens/s of llama.cpp for several thread splits (decode threads, prompt threads).
 
-    python -m ecomlm.bench.threads [--model base] [--threads N] [--repeats 3]
+    ecomlm bench-threads [--model base] [--threads N] [--repeats 3]   # or python -m ecomlm.bench.threads
 
 The runtime's default split (``runtime.backends.llama_cpp_backend.thread_counts``) comes from this
 measurement: with sleeping threads (``OMP_WAIT_POLICY=PASSIVE``, the runtime's default), decoding one
@@ -41,20 +41,24 @@ def measure(model_path: str, lora_path: Optional[str], decode: int, batch: int, 
         llm.close()
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ecomlm.bench.threads", description=__doc__.split("\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ecomlm bench-threads`` (and ``python -m ecomlm.bench.threads``)."""
     p.add_argument("--model", default="base", help="'base', 'default' or a .gguf path (default: base)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="most threads (default: all CPUs)")
     p.add_argument("--repeats", type=int, default=3, help="timings per split; the fastest counts")
-    args = p.parse_args(argv)
 
+
+def cmd_bench_threads(args: argparse.Namespace) -> int:
+    """Measure each thread split and print the table."""
     from ecomlm.runtime.backends.llama_cpp_backend import _prefer_passive_threads, thread_counts
+    from ecomlm.runtime.errors import InvalidInputError
     from ecomlm.runtime.model_ref import resolve
 
     _prefer_passive_threads()
     ref = resolve(args.model)
     if ref.kind != "gguf":
-        p.error(f"{args.model!r} is not a GGUF model; this benchmark measures llama.cpp")
+        raise InvalidInputError(f"{args.model!r} is not a GGUF model; this benchmark measures llama.cpp: "
+                                f"give base, default or a .gguf file")
     n = max(1, args.threads)
     splits = sorted({(1, 1), (n, n), (1, n)})
     print(f"model {args.model}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, runtime default split "
@@ -65,6 +69,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               repeats=args.repeats)
         print(f"| {decode} | {batch} | {prompt:.0f} | {gen:.0f} |")
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m ecomlm.bench.threads``: the same as ``ecomlm bench-threads``."""
+    from ecomlm.runtime.cli import script_main
+    return script_main("python -m ecomlm.bench.threads", __doc__.split("\n")[0], add_arguments,
+                       cmd_bench_threads, argv)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ COMMAND_NEEDS: dict[tuple[str, Optional[str]], tuple[str, tuple[str, ...]]] = {
     ("export", "score"): ("export", _TORCH),
     ("demo", None): ("demo", ("gradio",)),
     ("serve", None): ("demo", ("fastapi", "uvicorn", "fastapi_offline")),
+    ("loadtest", None): ("demo", ("fastapi", "uvicorn", "fastapi_offline")),
+    ("bench-prompt-tokens", None): ("train", ("transformers",)),
+    ("bench-export-chain", None): ("export", (*_TORCH, "gguf", "optimum", "onnx", "onnxruntime")),
 }
 
 #: top-level module -> the extra that installs it (for a ModuleNotFoundError raised later on)

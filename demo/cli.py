@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ecomlm.runtime.cli import N_CTX, bounded
+from ecomlm.runtime.cli import N_CTX, add_model_options, bounded
 
 
 PORT = bounded(int, 1, 65535, "a port number")
@@ -31,10 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", help="serve the tasks as a JSON HTTP API (FastAPI, /docs)")
-    p.add_argument("--model", default="default",
-                   help="default (fine-tuned, bundled), base, a .gguf file or an ONNX folder")
-    p.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
-                   help="inference backend (default: the one that fits the model's format)")
+    add_model_options(p, n_ctx=False)  # --n-ctx: _common
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=PORT, default=8000, help="port (default: %(default)s)")
     p.add_argument("--max-body-bytes", type=POSITIVE_INT, default=64_000,
@@ -51,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="let this browser origin call the API (repeat; '*' for any; default: none)")
     _common(p)
     p.set_defaults(func=cmd_serve)
+
+    from .loadtest import add_arguments as add_loadtest_arguments
+    from .loadtest import cmd_loadtest
+    p = sub.add_parser("loadtest", help="a bounded load test of the HTTP API (N requests, C at a time, "
+                                        "every answer checked)")
+    add_loadtest_arguments(p)
+    p.set_defaults(func=cmd_loadtest)
 
 
 def _need(package: str) -> None:

@@ -1,8 +1,10 @@
 """A bounded load test of the HTTP API: N requests, C at a time, stopped at a time cap.
 
-    python -m ecomlm.demo.loadtest                          # starts `base` in-process, 200 x 16, 60 s cap
-    python -m ecomlm.demo.loadtest --pool-size 2            # two model instances
-    python -m ecomlm.demo.loadtest --url http://127.0.0.1:8000 --task query_match
+    ecomlm loadtest                          # starts `base` in-process, 200 x 16, 60 s cap
+    ecomlm loadtest --pool-size 2            # two model instances
+    ecomlm loadtest --url http://127.0.0.1:8000 --task query_match
+
+(``python -m ecomlm.demo.loadtest`` is the same command.)
 
 Every answer is checked (HTTP 200 and a well-formed result: labels among the candidates, spans with
 offsets into the input); the report gives requests/s and latency percentiles as the client saw them.
@@ -177,8 +179,8 @@ def run_load(url: str, *, task: str = "sentiment", requests: int = 200, concurre
     return report
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecomlm.demo.loadtest", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ecomlm loadtest`` (and ``python -m ecomlm.demo.loadtest``)."""
     parser.add_argument("--url", help="an API already running; default: start one in-process")
     parser.add_argument("--model", default="base", help="model to serve in-process (default: %(default)s)")
     parser.add_argument("--pool-size", type=int, default=1, help="model instances (default: %(default)s)")
@@ -187,8 +189,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cap", type=float, default=60.0, help="time cap in seconds")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    args = parser.parse_args(argv)
 
+
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    """Run the load test the options describe; 0 when every answer came back valid."""
     catalog.get_task(args.task)
     server = pool = None
     url = args.url
@@ -219,6 +223,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         with atomic_write(args.json) as f:
             json.dump({**report.to_dict(), "pool_size": args.pool_size, "model": args.model}, f, indent=2)
     return 0 if report.ok and not report.invalid and not report.failed else 1
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python -m ecomlm.demo.loadtest``: the same as ``ecomlm loadtest``."""
+    from ecomlm.runtime.cli import script_main
+    return script_main("python -m ecomlm.demo.loadtest", __doc__.splitlines()[0], add_arguments, cmd_loadtest, argv)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ A llama.cpp model instance is not thread-safe (one KV cache, one sampler): each 
 whole instance for the duration of one task call and gives it back. With ``size=1`` this is a lock;
 with ``size=N`` it is N independent instances, each on ``cpu_count // N`` threads (llama-cpp-python
 releases the GIL while it decodes, so instances really run in parallel). Which size is faster on a
-given machine is measured by ``python -m ecomlm.demo.loadtest``.
+given machine is measured by ``ecomlm loadtest``.
 """
 from __future__ import annotations
 

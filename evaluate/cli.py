@@ -6,14 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-
-def add_models_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--model REF`` (repeatable, into ``args.models``) and ``--backend``: eval and bench share them."""
-    parser.add_argument("--model", action="append", dest="models", metavar="REF",
-                        help=f"{what} (repeat for several): default, base, a .gguf file, an ONNX folder "
-                             f"or a Hugging Face folder (default: default)")
-    parser.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
-                        help="inference backend (default: the one that fits each model's format)")
+from ecomlm.runtime.cli import add_models_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:

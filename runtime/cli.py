@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Callable, Optional, Sequence
 
 from . import catalog
 from .batch_input import REVIEW_SEPARATOR
-from .errors import InvalidInputError
+from .errors import EcomError, InvalidInputError
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 from .task_defaults import with_defaults
 
@@ -41,14 +41,46 @@ def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a n
 N_CTX = bounded(int, 64, 1 << 20, "a context size in tokens")
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--model`` and ``--backend``, shared by every command that loads a model."""
-    parser.add_argument("--model", default="default",
-                        help="default (fine-tuned, bundled), base, a .gguf file, an ONNX folder or a "
-                             "Hugging Face folder (default: %(default)s)")
-    parser.add_argument("--backend", default=None, choices=("llama.cpp", "onnxruntime", "torch"),
+MODEL_REFS = "default (fine-tuned, bundled), base, a .gguf file, an ONNX folder or a Hugging Face folder"
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """``--backend``, its choices the backend table (``runtime.backends.BACKENDS``)."""
+    from .backends import BACKENDS
+
+    parser.add_argument("--backend", default=None, choices=BACKENDS,
                         help="inference backend (default: the one that fits the model's format)")
-    parser.add_argument("--n-ctx", type=N_CTX, default=4096, help="context window in tokens")
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, n_ctx: bool = True) -> None:
+    """``--model``, ``--backend`` and (unless ``n_ctx=False``) ``--n-ctx``: every command that loads
+    one model."""
+    parser.add_argument("--model", default="default", help=f"{MODEL_REFS} (default: %(default)s)")
+    add_backend_option(parser)
+    if n_ctx:
+        parser.add_argument("--n-ctx", type=N_CTX, default=4096, help="context window in tokens")
+
+
+def add_models_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--model REF`` (repeatable, into ``args.models``; ``default`` when none) and ``--backend``:
+    the commands that compare models (eval, bench)."""
+    parser.add_argument("--model", action="append", dest="models", metavar="REF",
+                        help=f"{what} (repeat for several): {MODEL_REFS} (default: default)")
+    add_backend_option(parser)
+
+
+def script_main(prog: str, description: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+                run: Callable[[argparse.Namespace], Any], argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m MODULE`` for a module that is also an ``ecomlm`` subcommand: the same options
+    (``add_arguments``) and handler (``run``); an ``EcomError`` is one line on stderr, exit status 1."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(run(args) or 0)
+    except EcomError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
 
 
 def add_field_options(parser: argparse.ArgumentParser) -> None:
