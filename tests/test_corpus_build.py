@@ -36,10 +36,11 @@ def test_outputs_and_format(built):
     for inst in rows["train"] + rows["val"]:
         assert set(inst) == {"task", "dataset", "lang", "atomic", "messages"}
         assert inst["lang"] in ("en", "zh") and isinstance(inst["atomic"], bool)
-        user, assistant = inst["messages"]
-        assert user["role"] == "user" and assistant["role"] == "assistant"
+        system, user, assistant = inst["messages"]
+        assert (system["role"], user["role"], assistant["role"]) == ("system", "user", "assistant")
         task = catalog.get_task(inst["task"])
-        assert user["content"].startswith(task.description + "\n")
+        assert system["content"] == task.description
+        assert user["content"].split("\n")[0] in task.commands
     on_disk = json.loads((out / "stats.json").read_text(encoding="utf-8"))
     assert on_disk["n_instances"] == len(rows["train"]) + len(rows["val"])
     assert stats["n_datasets"] == 18 and stats["n_tasks"] >= 28
@@ -67,7 +68,7 @@ def test_guard_rule():
 
 
 def _texts(inst) -> set[str]:
-    return {line[len("Text: "):] for line in inst["messages"][0]["content"].splitlines() if line.startswith("Text: ")}
+    return {line[len("Text: "):] for line in inst["messages"][1]["content"].splitlines() if line.startswith("Text: ")}
 
 
 def test_dedup_across_sources(built):
