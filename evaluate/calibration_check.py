@@ -1,0 +1,86 @@
+"""Does label calibration help a single-label task? Accuracy with and without, on a corpus split.
+
+    python -m ecomlm.evaluate.calibration_check --data corpus/val_en.jsonl --task product_category \\
+        [--model default] [--limit 200] [--threads 1]
+
+The held-out EcomGPT tasks of ../shared have one English single-label task (review topic, scored by
+``ecomlm eval --calibrate on|off``); for the others (product category, sentiment, ...) this reads the
+validation split that ``ecomlm data build`` writes (never trained on), recovers each instance's
+fields from its user message (``Caption: value`` lines of the catalog), and compares greedy answers
+with calibrated ones (``runtime/calibration.py``) against the gold answer and the majority label.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from itertools import islice
+from typing import Any, Iterable, Optional, Sequence
+
+from ecomlm.runtime import catalog
+
+_CAPTION_FIELD = {caption: name for name, caption in catalog.FIELD_CAPTIONS.items()}
+
+
+def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
+    """The fields behind a rendered user message (``None`` when a field cannot be recovered)."""
+    out: dict[str, Any] = {}
+    lines = user.split("\n")
+    for i, line in enumerate(lines):
+        caption, sep, value = line.partition(": ")
+        name = _CAPTION_FIELD.get(caption)
+        if not sep or name not in task.fields:
+            continue
+        if name == "text":  # the source text comes last and may span lines
+            out[name] = "\n".join([value, *lines[i + 1:]])
+            break
+        out[name] = value.split(", ") if name in catalog.LIST_FIELDS else value
+    return out if all(f in out for f in task.required) else None
+
+
+def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dict[str, Any], str]]:
+    for record in records:
+        if record.get("task") != task.name:
+            continue
+        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+        answer = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
+        fields = fields_of(task, user)
+        if fields is not None and answer in fields.get(task.options_field or "", ()):
+            yield fields, answer
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from tqdm import tqdm
+
+    from ecomlm.runtime import EcomModel
+    from ecomlm.train.chat_tokens import read_jsonl
+
+    p = argparse.ArgumentParser(prog="python -m ecomlm.evaluate.calibration_check",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
+    p.add_argument("--task", action="append", dest="tasks", required=True, help="a single-label task (repeat)")
+    p.add_argument("--model", default="default")
+    p.add_argument("--limit", type=int, default=200, help="at most N instances a task")
+    p.add_argument("--threads", type=int, default=None)
+    args = p.parse_args(argv)
+    model = EcomModel.load(args.model, **({"n_threads": args.threads} if args.threads else {}))
+    print("| task | n | majority | greedy | calibrated |\n|---|---:|---:|---:|---:|")
+    for name in args.tasks:
+        task = catalog.get_task(name)
+        if task.output != catalog.LABEL:
+            raise SystemExit(f"{name} is not a single-label task")
+        items = list(islice(instances(read_jsonl(args.data), task), args.limit))
+        gold = [a for _, a in items]
+        greedy = calibrated = 0
+        for fields, answer in tqdm(items, desc=name, unit="item"):
+            greedy += model.run(name, calibrate=False, **fields).label == answer  # type: ignore[attr-defined]
+            calibrated += model.run(name, calibrate=True, **fields).label == answer  # type: ignore[attr-defined]
+        n = max(1, len(items))
+        majority = Counter(gold).most_common(1)[0][1] if gold else 0
+        print(f"| {name} | {len(items)} | {100 * majority / n:.1f} | {100 * greedy / n:.1f} | "
+              f"{100 * calibrated / n:.1f} |")
+    model.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
