@@ -100,7 +100,10 @@ class Task:
     max_new_tokens: int = 64
     single_line: bool = False             # free-text answer of one line (titles)
     fixed_options: tuple[str, ...] = ()   # closed set fixed by the task itself (e.g. A/B)
-    calibrate: bool = False               # contextual label calibration by default (EcomModel.run)
+    # contextual label calibration by default (EcomModel.run); on where it measured better than
+    # greedy: review_topic (held-out review topic), product_category (validation split); see
+    # evaluate/finetuned/ablation-en-250.md
+    calibrate: bool = False
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -230,13 +233,13 @@ _TASKS: list[Task] = [
           ["Select the topic of the review from the candidates.",
            "Which topic does this review sentence discuss?",
            "Classify the review by topic."],
-          ["text", "labels"], LABEL, options_field="labels"),
+          ["text", "labels"], LABEL, options_field="labels", calibrate=True),
     _task("product_category", "classification", "The category of a product.",
           "Product categorization: assign a product to its category.",
           ["Which category does the product belong to?",
            "Categorize the product into one of the candidates.",
            "Choose the product's category."],
-          ["text", "labels"], LABEL, options_field="labels"),
+          ["text", "labels"], LABEL, options_field="labels", calibrate=True),
     _task("subjectivity", "classification", "Whether a review text is subjective or objective.",
           "Subjectivity classification of review text.",
           ["Is the text subjective or objective?",

@@ -1,8 +1,9 @@
 """GGUF models on llama.cpp (llama-cpp-python): the default backend, and the fastest on a CPU.
 
 Every answer is decoded greedily by one loop (``llama_decoding.py``) under the byte automaton of the
-task's constraint (``automaton.py``: closed label sets, typed lines, spans copied from the input), with
-drafts taken from the prompt checked several tokens per pass. Option sets are still parsed once as a
+task's constraint (``automaton.py``: closed label sets, typed lines, spans copied from the input);
+``draft_tokens`` > 0 turns on drafts copied from the prompt, checked several tokens a pass (off by
+default: see ``llama_decoding.py``). Option sets are still parsed once as a
 GBNF grammar by libllama, which refuses what llama.cpp cannot take. Consecutive calls that share a
 prompt prefix (same task, same options) reuse its KV cache: only the new suffix is evaluated.
 """
@@ -11,8 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Optional, Sequence
-
-import numpy as np
 
 from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
@@ -171,6 +170,9 @@ class LlamaCppBackend(Backend):
             self._decoders = DecoderCache(LlamaVocabulary(self.llm, eos))
         return self._decoders
 
+    def _greedy(self) -> LlamaGreedy:
+        return LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
+
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
         return self.generate_bytes(prompt, max_tokens, constraint).decode("utf-8", errors="replace")
 
@@ -181,41 +183,21 @@ class LlamaCppBackend(Backend):
         if constraint is not None and not isinstance(constraint, CopyLines):
             self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
         decoder = self.decoders.get(constraint) if constraint is not None else None
-        greedy = LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
-        return greedy.greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
+        return self._greedy().greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
                              stop_on_repeat=isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines,
                                                                     CopyLines)))
-
-    def _last_logits(self) -> np.ndarray:
-        return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt``; the prompt's KV cache is kept
         (and reused from the previous call where the prompts share a prefix)."""
+        greedy = self._greedy()
         tokens = self.tokenize(prompt)
-        cached = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        keep = 0
-        while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
-            keep += 1
-        self.llm.n_tokens = keep
-        self.llm.eval(tokens[keep:])
-        first = _log_softmax(self._last_logits())
+        first = greedy.prefill(tokens)
         eos = self.llm.token_eos()
-        out = []
-        for option in options:
-            seq = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + [eos]
-            total = float(first[seq[0]])
-            for k in range(1, len(seq)):
-                self.llm.eval([seq[k - 1]])
-                total += float(_log_softmax(self._last_logits())[seq[k]])
-            self.llm.n_tokens = len(tokens)
-            out.append(total)
-        return out
+        return [greedy.continuation_logprob(first, len(tokens),
+                                            self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) + [eos])
+                for o in options]
 
     def close(self) -> None:
         self.llm.close()
 
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max()
-    return x - np.log(np.exp(x).sum())
