@@ -140,23 +140,24 @@ class ModelPool:
                 deadline.check()  # the time may have run out in the queue
             return work(model)
 
-    def run_on(self, model: EcomModel, task: str, *, truncate: bool = False, **fields: Any) -> Result:
+    def run_on(self, model: EcomModel, task: str, *, truncate: bool = False, allow_none: bool = True,
+               **fields: Any) -> Result:
         """One task on ``model`` (borrowed by the caller) with the task's default inputs
         (``task_defaults``); under a deadline it is first refused with ``TooSlowError`` when it
         cannot finish in the time left (``admission.py``)."""
         fields = with_defaults(task, fields)
         remaining = deadline.remaining()
         if remaining is None:
-            return model.run(task, truncate=truncate, **fields)
+            return model.run(task, truncate=truncate, allow_none=allow_none, **fields)
         begun = time.perf_counter()
         n_prompt, max_tokens = call_budget(model, task, fields, truncate)
         self.costs.admit(n_prompt, max_tokens, remaining)
-        result = model.run(task, truncate=truncate, **fields)
+        result = model.run(task, truncate=truncate, allow_none=allow_none, **fields)
         self.costs.record(n_prompt, max_tokens, time.perf_counter() - begun)
         return result
 
-    def run(self, task: str, *, truncate: bool = False, wait_s: Optional[float] = None,
-            deadline_at: Optional[float] = None, **fields: Any) -> Answer:
+    def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
+            wait_s: Optional[float] = None, deadline_at: Optional[float] = None, **fields: Any) -> Answer:
         """Run one task on a borrowed instance; errors are the runtime's (``InvalidInputError``...).
 
         With ``deadline_at`` (a ``time.monotonic()`` value) the call is refused with
@@ -168,7 +169,7 @@ class ModelPool:
 
         def work(model: EcomModel) -> Result:
             times.append(time.perf_counter())
-            return self.run_on(model, task, truncate=truncate, **fields)
+            return self.run_on(model, task, truncate=truncate, allow_none=allow_none, **fields)
         result = self.call(work, wait_s=wait_s, deadline_at=deadline_at)
         done = time.perf_counter()
         return Answer(result=result, latency_s=done - times[0], waited_s=times[0] - start)

@@ -214,6 +214,9 @@ def _request_model(task: catalog.Task) -> Any:
             fields[name] = (Optional[type_], Field(None, description=caption))
     fields["truncate"] = (bool, Field(False, description="cut an over-long text or context to fit "
                                                          "the model's context instead of answering 413"))
+    if task.output in (catalog.TYPED_SPANS, catalog.SPANS, catalog.ANSWER_SPAN):
+        fields["allow_none"] = (bool, Field(True, description="false: never answer 'None', copy something "
+                                                              "from the input (it is known to hold an answer)"))
     examples = examples_for(task.name)[:1]
     config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
     return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",
@@ -317,11 +320,13 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
 
     async def answer(task: str, payload: dict[str, Any]) -> Any:
         truncate = bool(payload.pop("truncate", False))
+        allow_none = bool(payload.pop("allow_none", True))
         fields = {k: v for k, v in payload.items() if v is not None}
 
         def work(model: Any) -> tuple[Any, float]:
             begun = time.perf_counter()
-            return pool.run_on(model, task, truncate=truncate, **fields), time.perf_counter() - begun
+            return (pool.run_on(model, task, truncate=truncate, allow_none=allow_none, **fields),
+                    time.perf_counter() - begun)
         result, seconds = await runner.run(work)
         return {"task": task, "model": pool.info.ref, "backend": pool.info.backend,
                 "latency_ms": round(seconds * 1000, 1), "result": result.to_dict()}

@@ -152,13 +152,15 @@ def answered_lines(output_path: str | os.PathLike[str]) -> set[int]:
 
 def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
               output_path: str | os.PathLike[str], defaults: Optional[Mapping[str, Any]] = None,
-              *, truncate: bool = False, progress: bool = True, resume: bool = False,
-              force: bool = True, on_item: Optional[Callable[[int, int], None]] = None) -> BatchReport:
+              *, truncate: bool = False, allow_none: bool = True, progress: bool = True,
+              resume: bool = False, force: bool = True,
+              on_item: Optional[Callable[[int, int], None]] = None) -> BatchReport:
     """Run ``task`` on every JSON object line of ``input_path``; append one result line per good
     input to ``output_path`` (see the module docstring for resume, force and the checks).
 
     ``defaults`` fill fields a line does not give (e.g. the label set for every line), then the
-    task's own defaults (``task_defaults``: sentiment's labels). ``force`` is on by default here (a
+    task's own defaults (``task_defaults``: sentiment's labels). ``allow_none=False`` requires an
+    answer from span tasks (see ``EcomModel.run``). ``force`` is on by default here (a
     program chose the path); the ``ecomlm run`` command passes ``--force``. ``output_path`` ``-``
     writes the result lines to standard output.
     """
@@ -185,7 +187,7 @@ def run_batch(model: EcomModel, task: str, input_path: str | os.PathLike[str],
                         raise obj
                     if not isinstance(obj, dict):
                         raise InvalidInputError("each line must be a JSON object of the task's inputs")
-                    result = model.run(task, truncate=truncate,
+                    result = model.run(task, truncate=truncate, allow_none=allow_none,
                                        **with_defaults(task, {**(defaults or {}), **obj}))
                     line = json.dumps({"line": n, "input": obj, "result": result.to_dict()},
                                       ensure_ascii=False) + "\n"

@@ -109,6 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="batch mode: replace an existing --output")
     p.add_argument("--truncate", action="store_true",
                    help="cut an over-long text/context to fit the context instead of failing")
+    p.add_argument("--require-answer", action="store_true",
+                   help="span tasks (entities, spans, attribute values, QA): never answer 'None', "
+                        "copy something from the input (use when the input is known to hold an answer)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -176,7 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
-                           truncate=args.truncate, progress=True, resume=args.resume, force=args.force)
+                           truncate=args.truncate, allow_none=not args.require_answer, progress=True,
+                           resume=args.resume, force=args.force)
         for line, message in report.errors:
             print(f"{args.input}:{line}: skipped: {message}", file=sys.stderr)
         resumed = f" ({report.n_resumed} already there from an earlier run)" if report.n_resumed else ""
@@ -187,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # report bad input before loading the model; sentiment's labels have a default (task_defaults)
     normalized = catalog.normalize_fields(task, with_defaults(task.name, fields))
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
-    result = model.run(task.name, truncate=args.truncate, **normalized)
+    result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -47,9 +47,8 @@ class EcomModel:
         or a Hugging Face folder. ``calibrate`` sets label calibration for every call (``None``: each
         task's default, ``Task.calibrate``; see ``run``). ``copy_spans=False`` decodes spans as free
         lines checked afterwards, as before copy decoding (only to measure what copying buys).
-        ``options`` go to the backend (e.g.
-        ``n_ctx``, ``n_threads``; on llama.cpp also ``n_threads_decode``, by default 1 while threads
-        sleep between work)."""
+        ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
+        ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
                    copy_spans=copy_spans)
