@@ -191,6 +191,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
 
 
+def _rss_mb() -> Optional[float]:
+    """This process's resident memory in MB (Linux ``/proc``), or ``None`` elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def cmd_loadtest(args: argparse.Namespace) -> int:
     """Run the load test the options describe; 0 when every answer came back valid."""
     catalog.get_task(args.task)
@@ -204,24 +216,33 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         url = server.url
         print(f"serving {pool.info.label()} with {pool.size} instance(s) x {pool.n_threads} thread(s) "
               f"on {url}", file=sys.stderr)
+    rss: dict[str, Optional[float]] = {"rss_before_mb": None, "rss_after_mb": None}
     try:
         # one request first, so that model warm-up is not counted
         import httpx
         httpx.post(f"{url}/v1/tasks/{args.task}", json=payload(args.task, 0), timeout=args.cap)
+        if server is not None:  # the in-process server's memory, before and after the load
+            rss["rss_before_mb"] = _rss_mb()
         report = run_load(url, task=args.task, requests=args.requests, concurrency=args.concurrency,
                           cap_s=args.cap)
+        if server is not None:
+            rss["rss_after_mb"] = _rss_mb()
     finally:
         if server is not None:
             server.stop()
         if pool is not None:
             pool.close()
     print(report.summary())
+    if rss["rss_before_mb"] is not None:
+        print(f"server process RSS: {rss['rss_before_mb']:.0f} MB before the load, "
+              f"{rss['rss_after_mb']:.0f} MB after")
     for problem in report.problems:
         print(f"  invalid: {problem}")
     if args.json:
         from ecomlm.runtime.atomic_io import atomic_write
         with atomic_write(args.json) as f:
-            json.dump({**report.to_dict(), "pool_size": args.pool_size, "model": args.model}, f, indent=2)
+            json.dump({**report.to_dict(), **rss, "pool_size": args.pool_size, "model": args.model}, f,
+                      indent=2)
     return 0 if report.ok and not report.invalid and not report.failed else 1
 
 
