@@ -293,6 +293,14 @@ class Vocabulary:
 
 
 # -- the decoding loop --------------------------------------------------------------------------------
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits (float64), for option scoring on every backend."""
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
+
+
+
 #: step(new_token_ids) -> logits (1-D numpy array) for the position after them; the model keeps its cache
 StepFn = Callable[[Sequence[int]], np.ndarray]
 

@@ -20,7 +20,7 @@ import numpy as np
 from .. import deadline
 from ..constraints import Constraint
 from ..errors import ModelLoadError
-from .automaton import DecoderCache, greedy_free
+from .automaton import DecoderCache, greedy_free, log_softmax
 from .chat_segments import render_segmented, tokenize_segments
 
 
@@ -172,12 +172,6 @@ class HFTokenizer:
                     table[i] = piece.replace("\u2581", " ").encode("utf-8")
             self._bytes = table
         return self._bytes
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    x = np.asarray(logits, dtype=np.float64)
-    x = x - x.max()
-    return x - np.log(np.exp(x).sum())
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

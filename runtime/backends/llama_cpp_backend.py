@@ -18,7 +18,7 @@ from ..errors import BackendUnavailableError, ModelLoadError
 from .automaton import DecoderCache
 from .base import Backend
 from .chat_segments import render_segmented, tokenize_segments
-from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary
+from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary, drop_last_line, repeated_line
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
 
 GGUF_MAGIC = b"GGUF"
@@ -69,7 +69,9 @@ def thread_counts(n_threads: Optional[int] = None, n_threads_decode: Optional[in
 
 class RepeatedLineStop:
     """Ends a list answer once the model repeats a line it already wrote (a small model otherwise
-    loops on one line until the token limit); ``trim`` then drops the repeated line."""
+    loops on one line until the token limit); ``trim`` then drops the repeated line. For
+    llama-cpp-python's own ``create_completion`` (the bench's raw path); the runtime's loop uses the
+    same ``repeated_line`` rule."""
 
     def __init__(self, llm: object, n_prompt: int) -> None:
         self.llm = llm
@@ -77,10 +79,9 @@ class RepeatedLineStop:
         self.fired = False
 
     def __call__(self, input_ids, _logits) -> bool:
-        text = self.llm.detokenize(list(input_ids[self.n_prompt:])).decode("utf-8", errors="ignore")
-        if text.endswith("\n"):
-            lines = text.split("\n")[:-1]
-            self.fired = len(lines) > 1 and lines[-1] in lines[:-1]
+        text = self.llm.detokenize(list(input_ids[self.n_prompt:]))
+        if text.endswith(b"\n"):
+            self.fired = repeated_line(text)
         return self.fired
 
     def criteria(self) -> object:
@@ -88,7 +89,9 @@ class RepeatedLineStop:
         return StoppingCriteriaList([self])
 
     def trim(self, text: str) -> str:
-        return text[: text.rstrip("\n").rfind("\n")] if self.fired else text
+        if not self.fired:
+            return text
+        return drop_last_line(text.encode("utf-8")).decode("utf-8", errors="replace")
 
 
 class LlamaCppBackend(Backend):

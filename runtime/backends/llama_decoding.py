@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import deadline
-from .automaton import ConstrainedDecoder
+from .automaton import ALL, ConstrainedDecoder, log_softmax
 
 NEWLINE = 0x0A
 
@@ -38,18 +38,17 @@ class LlamaDecodeStats:
     accepted: int = 0
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.max()
-    return x - np.log(np.exp(x).sum())
-
-
 def repeated_line(text: bytes) -> bool:
     """Whether the last complete line of a list answer repeats an earlier line."""
     if not text.endswith(b"\n"):
         return False
     lines = text.split(b"\n")[:-1]
     return len(lines) > 1 and lines[-1] in lines[:-1]
+
+
+def drop_last_line(text: bytes) -> bytes:
+    """``text`` without its last complete line (the repeated one ``repeated_line`` found)."""
+    return text[: text.rstrip(b"\n").rfind(b"\n")]
 
 
 class LlamaVocabulary:
@@ -117,10 +116,10 @@ class LlamaGreedy:
         """Log-probability of ``seq`` after the cached prompt of ``n_prompt`` tokens (``first``: the
         logits after the prompt), evaluated one token at a time as greedy decoding does; the cache
         is cut back to the prompt afterwards."""
-        total = float(_log_softmax(first)[seq[0]])
+        total = float(log_softmax(first)[seq[0]])
         for k in range(1, len(seq)):
             self.llm.eval([seq[k - 1]])
-            total += float(_log_softmax(self._logits_rows(1)[0])[seq[k]])
+            total += float(log_softmax(self._logits_rows(1)[0])[seq[k]])
         self.llm.n_tokens = n_prompt
         return total
 
@@ -139,7 +138,7 @@ class LlamaGreedy:
         auto = decoder.automaton if decoder is not None else None
         if auto is not None and auto.source is not None and state is not None and state[0] == "C":
             key = state[2]
-            if key != b"*" and len(key):
+            if key != ALL and len(key):
                 start = int(np.frombuffer(key, dtype=np.int32)[0])
                 data = auto.source.data[start: start + 6 * k].tobytes()
                 cut = data.find(b"\n")
@@ -203,11 +202,13 @@ class LlamaGreedy:
                 if auto is not None:
                     state = auto.walk(state, self.token_bytes[tok] or b"")
                     assert state is not None, "a chosen token left the language"
-                if (stop_on_repeat and repeated_line(out)) or count >= budget:
+                repeated = stop_on_repeat and repeated_line(out)
+                if repeated or count >= budget:
                     self.llm.n_tokens = len(history)
                     stats.tokens += count
-                    return out[: out.rstrip(b"\n").rfind(b"\n")] if stop_on_repeat and repeated_line(out) \
-                        else (auto.finish(out) if auto is not None else out)
+                    if repeated:
+                        return drop_last_line(out)
+                    return auto.finish(out) if auto is not None else out
                 logits = rows[i]
         stats.tokens += count
         return auto.finish(out) if auto is not None else out
