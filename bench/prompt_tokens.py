@@ -23,23 +23,25 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.fields import FIELDS, ITEM_FIELDS, OPTION_FIELDS
+from ecomlm.runtime.kinds import ANSWER_SPAN, CHOICE, LABEL, LABELS, SPANS, TEXT, TYPED_SPANS, YES_NO
 
 #: The format hints of the catalog before the compact prompts (git history: runtime/catalog.py at c5751f8).
 LEGACY_FORMAT_HINTS: dict[str, str] = {
-    catalog.TYPED_SPANS: 'Write one "type: text" pair per line, the text copied exactly from the input. '
-                         'Write "None" if there is nothing to extract.',
-    catalog.SPANS: 'Write one item per line, copied exactly from the input. Write "None" if there is none.',
-    catalog.LABEL: "Answer with exactly one of the candidates.",
-    catalog.LABELS: 'Answer with every candidate that applies, one per line, or "None" if none applies.',
-    catalog.YES_NO: 'Answer "Yes" or "No".',
-    catalog.ANSWER_SPAN: 'Answer with a span copied exactly from the context, or "None" if the context '
-                         'does not answer the question.',
-    catalog.CHOICE: "Answer with one of the candidates, copied exactly.",
-    catalog.TEXT: "",
+    TYPED_SPANS: 'Write one "type: text" pair per line, the text copied exactly from the input. '
+                 'Write "None" if there is nothing to extract.',
+    SPANS: 'Write one item per line, copied exactly from the input. Write "None" if there is none.',
+    LABEL: "Answer with exactly one of the candidates.",
+    LABELS: 'Answer with every candidate that applies, one per line, or "None" if none applies.',
+    YES_NO: 'Answer "Yes" or "No".',
+    ANSWER_SPAN: 'Answer with a span copied exactly from the context, or "None" if the context '
+                 'does not answer the question.',
+    CHOICE: "Answer with one of the candidates, copied exactly.",
+    TEXT: "",
 }
 PARTS = ("template", "system", "instruction", "options", "input", "answer")
-_OPTION_CAPTIONS = tuple(catalog.FIELD_CAPTIONS[f] + ": " for f in catalog.OPTION_FIELDS)
-_ITEM_CAPTIONS = tuple(catalog.FIELD_CAPTIONS[f] + ": " for f in catalog.ITEM_FIELDS)
+_OPTION_CAPTIONS = tuple(FIELDS[f].caption + ": " for f in OPTION_FIELDS)
+_ITEM_CAPTIONS = tuple(FIELDS[f].caption + ": " for f in ITEM_FIELDS)
 
 
 def legacy_messages(record: dict) -> list[dict[str, str]]:
@@ -47,7 +49,7 @@ def legacy_messages(record: dict) -> list[dict[str, str]]:
     task = catalog.get_task(record["task"])
     system, user, *rest = record["messages"]
     content = user["content"]
-    hint = catalog.FORMAT_HINTS[task.output]
+    hint = task.kind.hint
     if hint:
         content = content.replace("\n" + hint + "\n", "\n" + LEGACY_FORMAT_HINTS[task.output] + "\n", 1)
     return [{"role": "user", "content": system["content"] + "\n" + content}, *rest]
@@ -148,10 +150,10 @@ def cmd_bench_prompt_tokens(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
     from ecomlm.train.base_model import materialize_base
-    from ecomlm.train.chat_tokens import read_jsonl
+    from ecomlm.train.corpus_file import read_corpus
 
     tokenizer = AutoTokenizer.from_pretrained(materialize_base(args.base))
-    means = measure(tokenizer, islice(read_jsonl(args.data), args.limit))
+    means = measure(tokenizer, islice(read_corpus(args.data), args.limit))
     print(report(means, args.tokens_per_s))
     if args.json:
         from ecomlm.runtime.atomic_io import atomic_write

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import EcomError
+from ecomlm.runtime.fields import FIELDS, ITEM_FIELDS, OPTION_FIELDS
 
 from . import forms
 from .batch import guess_column, read_rows, run_table
@@ -44,7 +45,7 @@ class TabSpec:
     def fields(self) -> list[str]:
         """Every field any of the tab's tasks takes, in the catalog's rendering order."""
         used = {f for t in self.tasks() for f in t.fields}
-        order = list(catalog.ITEM_FIELDS) + list(catalog.OPTION_FIELDS)
+        order = list(ITEM_FIELDS) + list(OPTION_FIELDS)
         return [f for f in order if f in used]
 
 
@@ -75,7 +76,7 @@ def _task_label(task: catalog.Task) -> str:
 def _field_box(name: str, value: str, visible: bool, elem_id: str) -> "gr.Textbox":
     import gradio as gr
     hint = forms.field_hint(name)
-    label = catalog.FIELD_CAPTIONS[name] + (f" ({hint})" if hint else "")
+    label = FIELDS[name].caption + (f" ({hint})" if hint else "")
     return gr.Textbox(value=value, label=label, lines=_field_lines(name), max_lines=12,
                       placeholder=hint or None, visible=visible, elem_id=elem_id)
 
@@ -223,7 +224,7 @@ def _batch_tab(model: "gr.Dropdown", registry: PoolRegistry) -> None:
             if not t.options_field:
                 return gr.update(visible=False, value="")
             example = forms.form_from_fields((examples_for(t.name) or [{}])[0])
-            return gr.update(visible=True, label=f"{catalog.FIELD_CAPTIONS[t.options_field]} "
+            return gr.update(visible=True, label=f"{FIELDS[t.options_field].caption} "
                                                  f"(for every row; comma-separated)",
                              value=example.get(t.options_field, ""))
 

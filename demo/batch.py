@@ -16,14 +16,15 @@ from typing import Any, Callable, Mapping, Optional
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.atomic_io import atomic_write
-from ecomlm.runtime.batch import read_jsonl_items, run_batch
+from ecomlm.runtime.batch import run_batch
 from ecomlm.runtime.catalog import Task
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.fields import FIELDS, OPTION_FIELDS
+from ecomlm.runtime.jsonl import iter_jsonl
 from ecomlm.runtime.model import EcomModel
-from ecomlm.runtime.results import (AnswerResult, LabelResult, MatchResult, Result, Span,
-                                    SpansResult, TextResult)
+from ecomlm.runtime.results import Result
 
-from .forms import LINE_LIST_FIELDS, answer_text, parse_specs
+from .forms import answer_text
 
 MAX_ROWS = 10_000
 
@@ -44,7 +45,7 @@ def main_field(task: Task) -> str:
     """The input a table column feeds by default: the source text, else the first required item."""
     if task.source_field:
         return task.source_field
-    return next(f for f in task.required if f not in catalog.OPTION_FIELDS)
+    return next(f for f in task.required if f not in OPTION_FIELDS)
 
 
 def guess_column(task: Task, columns: list[str], rows: list[tuple[int, Any]]) -> Optional[str]:
@@ -52,7 +53,7 @@ def guess_column(task: Task, columns: list[str], rows: list[tuple[int, Any]]) ->
     want = main_field(task)
     if want in columns:
         return want
-    free = [c for c in columns if c not in catalog.FIELD_CAPTIONS] or columns
+    free = [c for c in columns if c not in FIELDS] or columns
     dicts = [r for _, r in rows[:200] if isinstance(r, dict)]
 
     def mean_length(column: str) -> float:
@@ -82,7 +83,7 @@ def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[tuple[int, 
                     rows.append((n, {k: v for k, v in row.items() if v is not None}))
         return columns, rows[:MAX_ROWS]
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        items = read_jsonl_items(p)
+        items = list(iter_jsonl(p))
         columns: list[str] = []
         for _, obj in items:
             if isinstance(obj, dict):
@@ -94,14 +95,7 @@ def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[tuple[int, 
 
 def _cell(name: str, value: Any) -> Any:
     """A CSV cell (always a string) as the field's type."""
-    if not isinstance(value, str):
-        return value
-    if name in catalog.DICT_FIELDS:
-        return parse_specs(value)
-    if name in LINE_LIST_FIELDS:  # items may hold commas: one a line, or "||"-separated
-        sep = "\n" if "\n" in value else "||"
-        return [r.strip() for r in value.split(sep) if r.strip()]
-    return value
+    return FIELDS[name].from_cell(value) if isinstance(value, str) else value
 
 
 def row_fields(task: Task, row: Mapping[str, Any], column: Optional[str],
@@ -121,16 +115,7 @@ def row_fields(task: Task, row: Mapping[str, Any], column: Optional[str],
 
 
 def _result_from_dict(data: Mapping[str, Any]) -> Result:
-    task = catalog.get_task(data["task"])
-    kind = {catalog.TYPED_SPANS: SpansResult, catalog.SPANS: SpansResult, catalog.LABEL: LabelResult,
-            catalog.LABELS: LabelResult, catalog.CHOICE: LabelResult, catalog.YES_NO: MatchResult,
-            catalog.ANSWER_SPAN: AnswerResult, catalog.TEXT: TextResult}[task.output]
-    values = dict(data)
-    if "spans" in values:
-        values["spans"] = [Span(**s) for s in values["spans"]]
-    if values.get("span"):
-        values["span"] = Span(**values["span"])
-    return kind(**values)
+    return catalog.get_task(data["task"]).kind.result_type.from_dict(data)
 
 
 def run_table(model: EcomModel, task: str, input_path: str | os.PathLike[str],

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.task_defaults import with_defaults
 
 from .examples import examples_for
 
@@ -94,27 +95,8 @@ def check_answer(task: str, sent: dict[str, Any], reply: dict[str, Any]) -> Opti
     result = reply.get("result")
     if reply.get("task") != task or not isinstance(result, dict) or result.get("task") != task:
         return f"not an answer of task {task!r}: {str(reply)[:200]}"
-    if t.output in (catalog.LABEL, catalog.CHOICE, catalog.LABELS):
-        labels, candidates = result.get("labels"), result.get("candidates")
-        if not isinstance(labels, list) or not set(labels) <= set(candidates or []):
-            return f"labels {labels} are not among the candidates {candidates}"
-        if t.output != catalog.LABELS and len(labels) != 1:
-            return f"expected exactly one label, got {labels}"
-    elif t.output == catalog.YES_NO:
-        if not isinstance(result.get("match"), bool):
-            return f"match is not a boolean: {result.get('match')!r}"
-    elif t.output in (catalog.SPANS, catalog.TYPED_SPANS):
-        source = sent[t.source_field]
-        for s in result.get("spans", []):
-            if source[s["start"]:s["end"]] != s["text"]:
-                return f"span {s} is not at its offsets in the input"
-    elif t.output == catalog.ANSWER_SPAN:
-        s = result.get("span")
-        if s and sent[t.source_field][s["start"]:s["end"]] != s["text"]:
-            return f"answer span {s} is not at its offsets in the context"
-    elif not isinstance(result.get("text"), str):
-        return "no text in the result"
-    return None
+    fields = catalog.normalize_fields(t, with_defaults(task, {k: v for k, v in sent.items() if k in t.fields}))
+    return t.kind.check(t, fields, result)
 
 
 def run_load(url: str, *, task: str = "sentiment", requests: int = 200, concurrency: int = 16,

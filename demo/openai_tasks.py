@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+from ecomlm.runtime.results import Result
 from ecomlm.runtime.task_defaults import with_defaults
 
 from .generation import completion_dict, completion_id
@@ -54,18 +54,7 @@ def task_fields(task: catalog.Task, message: str, inputs: dict[str, Any]) -> dic
 
 def result_text(result: Result) -> str:
     """A task result as the answer text of a completion (the task's answer format)."""
-    if isinstance(result, SpansResult):
-        lines = [f"{s.type}: {s.text}" if s.type else s.text for s in result.spans]
-        return "\n".join(lines) or catalog.NONE_ANSWER
-    if isinstance(result, LabelResult):
-        return "\n".join(result.labels) or catalog.NONE_ANSWER
-    if isinstance(result, MatchResult):
-        return catalog.YES if result.match else catalog.NO
-    if isinstance(result, AnswerResult):
-        return result.span.text if result.span else catalog.NONE_ANSWER
-    if isinstance(result, TextResult):
-        return result.text
-    return result.raw
+    return catalog.get_task(result.task).kind.answer_text(result)
 
 
 def run_task(pool: Any, model: Any, task_name: str, message: str, inputs: dict[str, Any],

@@ -1,6 +1,6 @@
-"""Typed response bodies of the HTTP API, so that the OpenAPI schema (and /docs) shows what every
-route answers: task answers typed by the task's output kind, batch answers, health, the task list
-and the error body."""
+"""Typed request and response bodies of the HTTP API, so that the OpenAPI schema (and /docs) shows
+what every route takes and answers: task inputs typed by their field specs, task answers typed by the
+task's output kind, batch answers, health, the task list and the error body."""
 from __future__ import annotations
 
 from typing import Any, Optional, Union
@@ -8,14 +8,14 @@ from typing import Any, Optional, Union
 from pydantic import BaseModel, Field, create_model
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
+from ecomlm.runtime.fields import FIELDS
+from ecomlm.runtime.kinds import KINDS
+from ecomlm.runtime.task_defaults import defaults_of
 
-#: the result class each output kind parses into (``catalog.parse_answer``)
-RESULT_TYPES: dict[str, type] = {
-    catalog.TYPED_SPANS: SpansResult, catalog.SPANS: SpansResult,
-    catalog.LABEL: LabelResult, catalog.LABELS: LabelResult, catalog.CHOICE: LabelResult,
-    catalog.YES_NO: MatchResult, catalog.ANSWER_SPAN: AnswerResult, catalog.TEXT: TextResult,
-}
+from .examples import examples_for
+
+#: the result classes, one or more kinds each (``OutputKind.result_type``)
+RESULT_CLASSES: tuple[type, ...] = tuple(dict.fromkeys(k.result_type for k in KINDS.values()))
 
 
 class ErrorBody(BaseModel):
@@ -54,18 +54,45 @@ class TaskInfo(BaseModel):
     example: Optional[dict[str, Any]]
 
 
+def task_request_model(task: catalog.Task) -> type[BaseModel]:
+    """The body of ``POST /v1/tasks/{task}``: the task's inputs, typed by their field specs (for
+    validation and for the OpenAPI schema), ``truncate``, and ``allow_none`` where answers are copied."""
+    from pydantic import ConfigDict
+
+    fields: dict[str, Any] = {}
+    defaults = defaults_of(task.name)
+    for name in task.fields:
+        type_, shape = FIELDS[name].request_type()
+        caption = FIELDS[name].caption + shape
+        if name in task.required and name not in defaults:
+            fields[name] = (type_, Field(..., description=caption))
+        elif name in defaults:
+            fields[name] = (Optional[type_], Field(None, description=f"{caption}; default: {defaults[name]}"))
+        else:
+            fields[name] = (Optional[type_], Field(None, description=caption))
+    fields["truncate"] = (bool, Field(False, description="cut an over-long text or context to fit "
+                                                         "the model's context instead of answering 413"))
+    if task.kind.copies_spans:
+        fields["allow_none"] = (bool, Field(True, description="false: never answer 'None', copy something "
+                                                              "from the input (it is known to hold an answer)"))
+    examples = examples_for(task.name)[:1]
+    config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
+    return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",
+                        __config__=config, **fields)
+
+
 def task_answer_model(task: catalog.Task) -> type[BaseModel]:
     """The response body of ``POST /v1/tasks/{task}``: its result typed by the task's output kind."""
     name = "".join(p.title() for p in task.name.split("_"))
     return create_model(f"{name}Answer", task=(str, ...), model=(str, ...), backend=(str, ...),
-                        latency_ms=(float, ...), result=(RESULT_TYPES[task.output], ...))
+                        latency_ms=(float, ...), result=(task.kind.result_type, ...))
 
 
 class BatchItem(BaseModel):
     """One answer of a batch, at its input's position: a result or an error, never both."""
 
     index: int
-    result: Optional[Union[SpansResult, LabelResult, MatchResult, AnswerResult, TextResult]] = None
+    result: Optional[Union[RESULT_CLASSES]] = None  # type: ignore[valid-type]
     error: Optional[str] = Field(None, description="error code when this item failed")
     detail: Optional[str] = Field(None, description="what is wrong with this item")
 
@@ -89,5 +116,5 @@ ERROR_RESPONSES: dict[Union[int, str], dict[str, Any]] = {
         (404, "unknown task or model"), (413, "body, prompt or work too large"),
         (422, "invalid inputs"), (503, "too many requests waiting"), (504, "no answer in time"))}
 
-__all__ = ["BatchAnswer", "BatchItem", "ERROR_RESPONSES", "ErrorBody", "Health", "RESULT_TYPES",
-           "TaskInfo", "task_answer_model"]
+__all__ = ["BatchAnswer", "BatchItem", "ERROR_RESPONSES", "ErrorBody", "Health", "RESULT_CLASSES",
+           "TaskInfo", "task_answer_model", "task_request_model"]

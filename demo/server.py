@@ -29,25 +29,25 @@ browser origins call the API. Both are off by default.
 """
 from __future__ import annotations
 
-import hmac
-import logging
 import socket
 import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError, UnknownTaskError
 from ecomlm.runtime.task_defaults import defaults_of
 
-from .docs_pages import ASSETS_URL, add_docs
+from .docs_pages import add_docs
 from .examples import examples_for
 from .pool import ModelPool
 from .runner import ApiError, Limits, Runner
-from .schemas import ERROR_RESPONSES, Health, TaskInfo, task_answer_model
+from .middleware import (HTTP_CODES, ApiKeyMiddleware, BodyLimitMiddleware, CrashGuardMiddleware,
+                         error_response)
+from .schemas import ERROR_RESPONSES, Health, TaskInfo, task_answer_model, task_request_model
 
 if TYPE_CHECKING:  # fastapi is an optional dependency (extra "demo")
     from fastapi import FastAPI
@@ -73,154 +73,6 @@ class ServerConfig:
                 f"max_batch_items={self.max_batch_items} >= 1)")
         if self.api_key is not None and not self.api_key.strip():
             raise InvalidInputError("the API key is empty; give a non-empty --api-key or none")
-
-
-class BodyLimitMiddleware:
-    """ASGI middleware answering 413 to a request body over ``max_bytes`` (declared or streamed)."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"").decode()
-        size = int(declared) if declared.isdigit() else None
-        if size is None:  # chunked: read the body here, up to the limit, and replay it
-            chunks, size, more = [], 0, True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                chunks.append(message.get("body", b""))
-                size += len(chunks[-1])
-                more = message.get("more_body", False)
-                if size > self.max_bytes:
-                    break
-            body = b"".join(chunks)
-            sent = False
-
-            async def replay() -> dict:
-                nonlocal sent
-                if sent:
-                    return await receive()
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            receive = replay
-        if size > self.max_bytes:
-            response = _error(413, "too_large", f"the request body has {size}+ bytes; the limit is "
-                                                f"{self.max_bytes} (shorten the text, or split it)")
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-class ApiKeyMiddleware:
-    """ASGI middleware answering 401 unless the request carries the API key (``/health`` and the
-    docs' static assets are open)."""
-
-    OPEN_PATHS = ("/health",)
-
-    def __init__(self, app: Any, key: str) -> None:
-        self.app = app
-        self.key = key.encode("utf-8")
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if (scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS"
-                or scope["path"].startswith(ASSETS_URL + "/")):  # static docs assets are public
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-api-key", b"")
-        auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer ":
-            given = auth[7:].strip()
-        if not hmac.compare_digest(given, self.key):
-            response = _error(401, "unauthorized", "this server needs an API key: send the header "
-                                                   "'Authorization: Bearer KEY' (or 'X-API-Key: KEY')")
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-class CrashGuardMiddleware:
-    """ASGI middleware answering an unexpected exception with a JSON 500 (logged with its traceback)
-    and keeping the connection, instead of a plain-text 500 and a dropped connection."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            logging.getLogger("ecomlm.server").exception("request %s failed", scope.get("path"))
-            if started:
-                raise
-            response = _error(500, "internal_error", f"the server failed on this request "
-                                                     f"({type(exc).__name__}); it keeps serving, and "
-                                                     f"this is a bug worth reporting")
-            await response(scope, receive, send)
-
-
-def _error(status: int, code: str, detail: str, path: str = "") -> Any:
-    """The JSON error answer; on the OpenAI-compatible routes (``path``) in OpenAI's shape."""
-    from fastapi.responses import JSONResponse
-
-    from .openai_routes import OPENAI_PATHS, openai_error
-    if path in OPENAI_PATHS:
-        return openai_error(status, code, detail)
-    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates stay readable
-    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
-
-
-_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               413: "too_large", 415: "unsupported_media_type"}
-
-
-def _request_model(task: catalog.Task) -> Any:
-    """A pydantic model of the task's inputs (for validation and for the OpenAPI schema)."""
-    from pydantic import ConfigDict, Field, create_model
-
-    fields: dict[str, Any] = {}
-    defaults = defaults_of(task.name)
-    for name in task.fields:
-        caption = catalog.FIELD_CAPTIONS[name]
-        if name in catalog.LIST_FIELDS:
-            type_: Any = Union[list[str], str]
-            caption += " (a list of strings, or one comma-separated string)"
-        elif name in catalog.DICT_FIELDS:
-            type_ = dict[str, str]
-            caption += " (an object of attribute -> value)"
-        else:
-            type_ = str
-        if name in task.required and name not in defaults:
-            fields[name] = (type_, Field(..., description=caption))
-        elif name in defaults:
-            fields[name] = (Optional[type_], Field(None, description=f"{caption}; default: {defaults[name]}"))
-        else:
-            fields[name] = (Optional[type_], Field(None, description=caption))
-    fields["truncate"] = (bool, Field(False, description="cut an over-long text or context to fit "
-                                                         "the model's context instead of answering 413"))
-    if task.output in (catalog.TYPED_SPANS, catalog.SPANS, catalog.ANSWER_SPAN):
-        fields["allow_none"] = (bool, Field(True, description="false: never answer 'None', copy something "
-                                                              "from the input (it is known to hold an answer)"))
-    examples = examples_for(task.name)[:1]
-    config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
-    return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",
-                        __config__=config, **fields)
 
 
 def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastAPI":
@@ -265,11 +117,11 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Any:
-        return _error(exc.status, exc.code, exc.detail, request.url.path)
+        return error_response(exc.status, exc.code, exc.detail, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         detail = str(exc.detail)
         if exc.status_code == 404:
             detail = (f"no route {request.url.path!r}; the API serves POST /v1/tasks/{{task}} (and "
@@ -278,7 +130,7 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
         elif exc.status_code == 405:
             detail = (f"{request.method} is not allowed on {request.url.path!r}; tasks and completions "
                       f"take POST with a JSON body, /v1/tasks, /v1/models and /health take GET")
-        return _error(exc.status_code, code, detail, request.url.path)
+        return error_response(exc.status_code, code, detail, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -296,8 +148,8 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
             hint = (f"; task {task!r} takes {list(t.required)} (required) and "
                     f"{list(t.optional) + ['truncate']} (optional)")
         if malformed:
-            return _error(400, "malformed_json", "; ".join(problems), request.url.path)
-        return _error(422, "invalid_input", "; ".join(problems) + hint, request.url.path)
+            return error_response(400, "malformed_json", "; ".join(problems), request.url.path)
+        return error_response(422, "invalid_input", "; ".join(problems) + hint, request.url.path)
 
     # -- the endpoints ------------------------------------------------------------------------------
     @app.get("/health", tags=["service"], summary="Whether the model is loaded, and how busy it is",
@@ -338,7 +190,7 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
 
     @app.post("/v1/tasks/{task}", include_in_schema=False)
     async def unknown_task(task: str) -> Any:
-        return _error(404, "unknown_task", str(UnknownTaskError(
+        return error_response(404, "unknown_task", str(UnknownTaskError(
             f"unknown task {task!r}; known tasks: {', '.join(sorted(catalog.TASKS))} "
             f"(GET /v1/tasks lists them)")))
 
@@ -351,7 +203,7 @@ def _version() -> str:
 
 
 def _add_task_route(app: "FastAPI", task: catalog.Task, answer: Any) -> None:
-    body_model = _request_model(task)
+    body_model = task_request_model(task)
 
     async def endpoint(body: body_model) -> Any:  # type: ignore[valid-type]
         return await answer(task.name, body.model_dump(exclude_unset=False))

@@ -17,8 +17,9 @@ from itertools import islice
 from typing import Any, Iterable, Optional, Sequence
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.fields import FIELDS
 
-_CAPTION_FIELD = {caption: name for name, caption in catalog.FIELD_CAPTIONS.items()}
+_CAPTION_FIELD = {spec.caption: name for name, spec in FIELDS.items()}
 
 
 def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
@@ -33,7 +34,7 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
         if name == "text":  # the source text comes last and may span lines
             out[name] = "\n".join([value, *lines[i + 1:]])
             break
-        out[name] = value.split(", ") if name in catalog.LIST_FIELDS else value
+        out[name] = FIELDS[name].from_prompt(value)
     return out if all(f in out for f in task.required) else None
 
 
@@ -52,7 +53,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from tqdm import tqdm
 
     from ecomlm.runtime import EcomModel
-    from ecomlm.train.chat_tokens import read_jsonl
+    from ecomlm.train.corpus_file import read_corpus
 
     p = argparse.ArgumentParser(prog="python -m ecomlm.evaluate.calibration_check",
                                 description=__doc__.split("\n\n")[0])
@@ -66,9 +67,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("| task | n | majority | greedy | calibrated |\n|---|---:|---:|---:|---:|")
     for name in args.tasks:
         task = catalog.get_task(name)
-        if task.output != catalog.LABEL:
+        if not task.kind.calibrates:
             raise SystemExit(f"{name} is not a single-label task")
-        items = list(islice(instances(read_jsonl(args.data), task), args.limit))
+        items = list(islice(instances(read_corpus(args.data), task), args.limit))
         gold = [a for _, a in items]
         greedy = calibrated = 0
         for fields, answer in tqdm(items, desc=name, unit="item"):

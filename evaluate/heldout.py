@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ecomlm.runtime.errors import EcomError
+from ecomlm.runtime.jsonl import read_jsonl
 
 
 class HeldoutFormatError(EcomError, ValueError):
@@ -68,21 +69,6 @@ def parse_task_dir_name(name: str) -> tuple[str, str, str]:
     return parts[0].lower(), parts[1], parts[2]
 
 
-def read_jsonl(path: Path, limit: Optional[int] = None) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise HeldoutFormatError(f"{path}: line {n} is not valid JSON ({e.msg})") from None
-            if limit is not None and len(out) >= limit:
-                break
-    return out
-
-
 def find_task_dirs(root: str | os.PathLike[str]) -> list[Path]:
     """Every ``<Dataset>/tasks/<task>/`` folder under ``root`` that has a test.json, sorted by name."""
     base = Path(root)
@@ -106,7 +92,8 @@ def load_task(task_dir: Path, limit: Optional[int] = None) -> HeldoutTask:
         raise HeldoutFormatError(f"{meta_path} is not valid JSON ({e.msg})") from None
     return HeldoutTask(name=task_dir.name, dataset=dataset, lang=lang, task_type=task_type,
                        path=task_dir, meta=meta,
-                       instances=read_jsonl(task_dir / "test.json", limit))
+                       instances=list(read_jsonl(task_dir / "test.json", limit=limit,
+                                                 error=HeldoutFormatError)))
 
 
 def load_heldout(root: str | os.PathLike[str], tasks: Optional[Sequence[str]] = None,

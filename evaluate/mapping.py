@@ -20,9 +20,10 @@ is trained on and that users call), so the inputs are split into the catalog tas
 | ZH-OpenBG_Align-Generate-title_generate | title_generation | specs parsed from ``k#:#v#;#`` | title text |
 
 Only ``sentences`` (and a per-line ``label_set``) build the fields: gold answers are read only to score.
-Gold answers go through the catalog's own formatter and parser (``catalog.gold_result``) where the
-answer has the catalog's form (spans, typed spans, a chosen candidate, an answer span), so prediction
-and gold are normalised the same way.
+What is compared, and by which metrics, is the catalog task's output kind's (``kinds/``: ``metrics``,
+``scored``, ``scored_gold``): gold answers go through the catalog's own formatter and parser
+(``catalog.gold_result``) where the answer has the catalog's form (spans, typed spans, a chosen
+candidate, an answer span), so prediction and gold are normalised the same way.
 """
 from __future__ import annotations
 
@@ -31,24 +32,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+from ecomlm.runtime.kinds import OutputKind
+from ecomlm.runtime.results import Result
 
 from .heldout import HeldoutFormatError, HeldoutTask
 
-# Kinds of answers, which fix the metrics that apply.
-TYPED = "typed_spans"   # (type, span) pairs        -> micro-F1, macro-F1 over types
-SPANS = "spans"         # spans without types       -> micro-F1, Rouge-L of the joined spans
-LABELS = "labels"       # labels from a closed set  -> micro-F1, macro-F1 over labels
-CHOICE = "choice"       # one candidate copied      -> micro-F1 (exact choice), Rouge-L
-TEXT = "text"           # free or extracted text    -> Rouge-L
-
-METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
-    TYPED: ("micro_f1", "macro_f1"),
-    SPANS: ("micro_f1", "rouge_l"),
-    LABELS: ("micro_f1", "macro_f1"),
-    CHOICE: ("micro_f1", "rouge_l"),
-    TEXT: ("rouge_l",),
-}
 METRIC_NAMES = ("micro_f1", "macro_f1", "rouge_l")
 
 
@@ -69,10 +57,10 @@ class Answer:
 
 @dataclass(frozen=True)
 class TaskMapping:
-    """How one held-out task runs on the catalog: the task, the fields, and the answer conversions."""
+    """How one held-out task runs on the catalog: the task, the fields, and the answer conversions
+    (those and the metrics are the catalog task's output kind's)."""
 
     catalog_task: str
-    kind: str
     build_fields: Callable[[HeldoutTask, dict[str, Any]], dict[str, Any]]
     #: for yes/no catalog tasks: the held-out labels for (yes, no)
     yes_no_labels: Optional[tuple[str, str]] = None
@@ -82,8 +70,12 @@ class TaskMapping:
     allow_none: bool = True
 
     @property
+    def kind(self) -> OutputKind:
+        return catalog.get_task(self.catalog_task).kind
+
+    @property
     def metrics(self) -> tuple[str, ...]:
-        return METRICS_BY_KIND[self.kind]
+        return self.kind.metrics
 
 
 # -- parsing the held-out input strings -------------------------------------------------------------
@@ -191,29 +183,25 @@ def _specs(task: HeldoutTask, inst: dict[str, Any]) -> dict[str, Any]:
 
 
 MAPPINGS: dict[str, TaskMapping] = {
-    "EN-Lenovo-NER-NER": TaskMapping("ner", TYPED, _text_types),
-    "EN-Lenovo-Condition_Extract-Condition_Extract": TaskMapping("span_detection", SPANS, _text_types),
+    "EN-Lenovo-NER-NER": TaskMapping("ner", _text_types),
+    "EN-Lenovo-Condition_Extract-Condition_Extract": TaskMapping("span_detection", _text_types),
     # The paper's prompt for Reddit QA asks for an extraction and offers no "no answer" option
     # (meta-info.json: "Extract spans from context to answer the question."), and every instance has a gold
     # answer in its context, so the model is asked under allow_none=False: it must copy a span.
-    "EN-Reddit_QA-Extract-Extract_QA": TaskMapping("qa", TEXT, _qa, truncate=True, allow_none=False),
-    "EN-ABSA-CLS-review_topic_category": TaskMapping("review_topic", LABELS, _text_labels),
-    "ZH-MEPAVE-NER-attribute_value_extraction": TaskMapping("attribute_extraction", TYPED,
-                                                            _text_attributes),
-    "ZH-MEPAVE-Condition_Extract-attribute_value_detection": TaskMapping("span_detection", SPANS,
-                                                                         _text_types),
-    "ZH-Multi_CPR-Extract-product_select_2": TaskMapping("select_product", CHOICE, _query_candidates),
-    "ZH-Multi_CPR-CLS-query_item_matching": TaskMapping("query_match", LABELS, _query_doc,
+    "EN-Reddit_QA-Extract-Extract_QA": TaskMapping("qa", _qa, truncate=True, allow_none=False),
+    "EN-ABSA-CLS-review_topic_category": TaskMapping("review_topic", _text_labels),
+    "ZH-MEPAVE-NER-attribute_value_extraction": TaskMapping("attribute_extraction", _text_attributes),
+    "ZH-MEPAVE-Condition_Extract-attribute_value_detection": TaskMapping("span_detection", _text_types),
+    "ZH-Multi_CPR-Extract-product_select_2": TaskMapping("select_product", _query_candidates),
+    "ZH-Multi_CPR-CLS-query_item_matching": TaskMapping("query_match", _query_doc,
                                                         yes_no_labels=("match", "not match")),
-    "ZH-OpenBG_Align-CLS-item_align": TaskMapping("same_product", LABELS, _two_items,
+    "ZH-OpenBG_Align-CLS-item_align": TaskMapping("same_product", _two_items,
                                                   yes_no_labels=("same", "not same")),
-    "ZH-OpenBG_Align-CLS-title_attribute_matching": TaskMapping("attribute_match", LABELS, _title_specs,
+    "ZH-OpenBG_Align-CLS-title_attribute_matching": TaskMapping("attribute_match", _title_specs,
                                                                 yes_no_labels=("match", "not match")),
-    "ZH-OpenBG_Align-CLS-item_coarse_classify": TaskMapping("product_category", LABELS,
-                                                            _product_text_labels),
-    "ZH-OpenBG_Align-CLS-item_fine_classify": TaskMapping("product_category", LABELS,
-                                                          _product_text_labels),
-    "ZH-OpenBG_Align-Generate-title_generate": TaskMapping("title_generation", TEXT, _specs),
+    "ZH-OpenBG_Align-CLS-item_coarse_classify": TaskMapping("product_category", _product_text_labels),
+    "ZH-OpenBG_Align-CLS-item_fine_classify": TaskMapping("product_category", _product_text_labels),
+    "ZH-OpenBG_Align-Generate-title_generate": TaskMapping("title_generation", _specs),
 }
 
 
@@ -239,33 +227,11 @@ def _answer(items: list[tuple[Optional[str], str]], text: str) -> Answer:
     return Answer(tuple((c, _norm(v)) for c, v in items), text)
 
 
-def _from_result(m: TaskMapping, task: HeldoutTask, result: Result) -> Answer:
-    sep = task.label_sep
-    if isinstance(result, SpansResult):
-        if m.kind == TYPED:
-            pairs = [(s.type, s.text) for s in result.spans]
-            return _answer(pairs, sep.join(f"{t}: {v}" for t, v in pairs))
-        return _answer([(None, s.text) for s in result.spans], sep.join(s.text for s in result.spans))
-    if isinstance(result, MatchResult):
-        assert m.yes_no_labels is not None
-        label = m.yes_no_labels[0] if result.match else m.yes_no_labels[1]
-        return _answer([(label, label)], label)
-    if isinstance(result, LabelResult):
-        if m.kind == CHOICE:
-            return _answer([(None, lab) for lab in result.labels], sep.join(result.labels))
-        return _answer([(lab, lab) for lab in result.labels], sep.join(result.labels))
-    if isinstance(result, AnswerResult):
-        return _answer([], result.answer or "")
-    if isinstance(result, TextResult):
-        return _answer([], result.text)
-    raise TypeError(f"unexpected result type {type(result).__name__}")
-
-
 def prediction(m: TaskMapping, task: HeldoutTask, result: Optional[Result]) -> Answer:
     """The model's answer in comparable form (an empty answer when the item failed)."""
     if result is None:
         return Answer((), "")
-    return _from_result(m, task, result)
+    return _answer(*m.kind.scored(result, task.label_sep, m.yes_no_labels))
 
 
 def gold(m: TaskMapping, task: HeldoutTask, inst: dict[str, Any], fields: dict[str, Any]) -> Answer:
@@ -274,25 +240,11 @@ def gold(m: TaskMapping, task: HeldoutTask, inst: dict[str, Any], fields: dict[s
     ``fields`` are the catalog fields built for the instance (already normalised).
     """
     t = catalog.get_task(m.catalog_task)
-    sep = task.label_sep
-    if m.kind == LABELS:
-        labels = task.gold_labels(inst)
-        return _answer([(lab, lab) for lab in labels], sep.join(labels))
-    terms = [s for s in inst.get("spans") or []]
-    if m.kind == TYPED:
-        return _from_result(m, task, catalog.gold_result(t, [(s["type"], s["term"]) for s in terms], fields))
-    if m.kind == SPANS:
-        return _from_result(m, task, catalog.gold_result(t, [s["term"] for s in terms], fields))
-    term = terms[0]["term"] if terms else ""
-    if m.kind == CHOICE:
-        result = catalog.gold_result(t, term, fields)
-        # A gold document the candidate split did not recover still counts, as itself.
-        return _from_result(m, task, result) if result.labels else _answer([(None, term)], term)  # type: ignore[attr-defined]
-    if t.output == catalog.ANSWER_SPAN:
-        result = catalog.gold_result(t, term, fields)
-        return _answer([], result.answer or term)  # type: ignore[attr-defined]
-    return _answer([], term)
+    terms = [(s.get("type"), s["term"]) for s in inst.get("spans") or []]
+    return _answer(*t.kind.scored_gold(t, fields, terms=terms, labels=lambda: task.gold_labels(inst),
+                                       sep=task.label_sep,
+                                       gold_result=lambda answer: catalog.gold_result(t, answer, fields)))
 
 
 __all__ = ["Answer", "TaskMapping", "MAPPINGS", "mapping_for", "prediction", "gold", "parse_specs",
-           "readable_specs", "METRICS_BY_KIND", "METRIC_NAMES"]
+           "readable_specs", "METRIC_NAMES"]

@@ -12,7 +12,7 @@ from ecomlm.runtime.errors import EcomError
 
 from . import metrics
 from .heldout import HeldoutTask, load_heldout
-from .mapping import LABELS, METRIC_NAMES, Answer, TaskMapping, gold, mapping_for, prediction
+from .mapping import METRIC_NAMES, Answer, TaskMapping, gold, mapping_for, prediction
 
 
 @dataclass
@@ -85,7 +85,7 @@ def majority_baseline(examples: Sequence[Example], task: HeldoutTask,
                       mapping: TaskMapping) -> Optional[dict[str, Optional[float]]]:
     """Scores of answering every example with the task's most frequent gold label (classification
     tasks only, ``None`` otherwise): the floor a classification score must beat."""
-    if mapping.kind != LABELS or not examples:
+    if not mapping.kind.classification or not examples:
         return None
     counts = Counter(c for e in examples for c, _ in e.gold.items)
     if not counts:

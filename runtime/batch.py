@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 from .batch_input import count_csv_items, is_csv, iter_csv_items
 from .catalog import get_task
 from .errors import EcomError, InvalidInputError
+from .jsonl import iter_jsonl
 from .model import EcomModel
 from .task_defaults import with_defaults
 
@@ -42,45 +43,6 @@ class BatchReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _parse_line(raw: bytes) -> Any:
-    """One JSONL line as an object, or the ``InvalidInputError`` saying why it cannot be read."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return InvalidInputError(f"not valid UTF-8 (byte {raw[e.start]:#04x} at byte {e.start + 1}); "
-                                 f"save the file as UTF-8")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return InvalidInputError(f"not valid JSON ({e.msg} at column {e.colno})")
-    except RecursionError:
-        return InvalidInputError("not valid JSON (nested too deeply)")
-    try:
-        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return InvalidInputError("holds a lone surrogate escape (like \\ud800), which is not text; "
-                                 "fix the line's escapes")
-    except (ValueError, RecursionError):
-        return InvalidInputError("holds a value that cannot be written back as JSON")
-    return obj
-
-
-def iter_jsonl_items(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the error) for each non-blank line of ``path``, streamed."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidInputError(f"input file {str(p)!r} does not exist")
-    with p.open("rb") as f:
-        for n, raw in enumerate(f, 1):
-            if raw.strip():
-                yield n, _parse_line(raw.rstrip(b"\r\n"))
-
-
-def read_jsonl_items(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
-    """All of ``iter_jsonl_items(path)`` as a list."""
-    return list(iter_jsonl_items(path))
-
-
 def _count_lines(path: Path) -> int:
     if is_csv(path):
         return count_csv_items(path)
@@ -90,7 +52,7 @@ def _count_lines(path: Path) -> int:
 
 def iter_items(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
     """(line number, object or error) of a CSV (``.csv``) or JSONL file."""
-    return iter_csv_items(path) if is_csv(path) else iter_jsonl_items(path)
+    return iter_csv_items(path) if is_csv(path) else iter_jsonl(path)
 
 
 def check_paths(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
@@ -213,5 +175,4 @@ def _stdout() -> Any:
     return contextlib.nullcontext(sys.stdout.buffer)
 
 
-__all__ = ["BatchReport", "STDOUT", "answered_lines", "check_paths", "iter_items", "iter_jsonl_items",
-           "read_jsonl_items", "run_batch"]
+__all__ = ["BatchReport", "STDOUT", "answered_lines", "check_paths", "iter_items", "run_batch"]

@@ -15,10 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import catalog
 from .errors import InvalidInputError
-
-REVIEW_SEPARATOR = "||"  # reviews hold commas: the CLI's --reviews and a CSV cell separate them with this
+from .fields import FIELDS, REVIEW_SEPARATOR
 
 
 def is_csv(path: str | os.PathLike[str]) -> bool:
@@ -52,8 +50,7 @@ def iter_csv_items(path: str | os.PathLike[str]) -> Iterator[tuple[int, Any]]:
         item: dict[str, Any] = {}
         for name, cell in zip(names, row):
             if cell.strip():
-                item[name] = (catalog.parse_specs(cell) if name in catalog.DICT_FIELDS
-                              else cell.split(REVIEW_SEPARATOR) if name == "reviews" else cell)
+                item[name] = FIELDS[name].from_text(cell) if name in FIELDS else cell
         yield line, item
 
 

@@ -7,21 +7,11 @@ import sys
 from typing import Any, Callable, Optional, Sequence
 
 from . import catalog
-from .batch_input import REVIEW_SEPARATOR
 from .errors import EcomError, InvalidInputError
-from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
+from .fields import FIELDS
+from .results import Result
 from .task_defaults import with_defaults
 
-# Command-line option for each catalog field (list fields take comma-separated values).
-FIELD_OPTIONS: dict[str, str] = {name: "--" + name.replace("_", "-") for name in catalog.FIELD_CAPTIONS}
-FIELD_FORMATS: dict[str, str] = {"reviews": f"reviews separated by '{REVIEW_SEPARATOR}'; a review may "
-                                            f"contain commas"}
-
-
-def _kind(name: str) -> str:
-    if name in catalog.LIST_FIELDS:
-        return "comma-separated list"
-    return 'JSON object or "key=value;key=value"' if name in catalog.DICT_FIELDS else "text"
 
 
 def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a number") -> Any:
@@ -84,10 +74,11 @@ def script_main(prog: str, description: str, add_arguments: Callable[[argparse.A
 
 
 def add_field_options(parser: argparse.ArgumentParser) -> None:
-    """One option per catalog input (``--text``, ``--labels``...), read back by ``fields_from_args``."""
-    for name, flag in FIELD_OPTIONS.items():
-        parser.add_argument(flag, dest=f"field_{name}", default=None, metavar=name.upper(),
-                            help=f"{catalog.FIELD_CAPTIONS[name]} ({FIELD_FORMATS.get(name, _kind(name))})")
+    """One option per input field (``--text``, ``--labels``...; ``fields.FIELDS`` says how each is
+    written), read back by ``fields_from_args``."""
+    for name, spec in FIELDS.items():
+        parser.add_argument(spec.flag, dest=f"field_{name}", default=None, metavar=name.upper(),
+                            help=f"{spec.caption} ({spec.cli_format})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -130,40 +121,13 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def fields_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name in FIELD_OPTIONS:
-        value = getattr(args, f"field_{name}")
-        if value is None:
-            continue
-        if name in catalog.DICT_FIELDS:
-            value = catalog.parse_specs(value)
-        elif name == "reviews":
-            value = value.split(REVIEW_SEPARATOR)
-        fields[name] = value
-    return fields
+    return {name: spec.from_text(getattr(args, f"field_{name}")) for name, spec in FIELDS.items()
+            if getattr(args, f"field_{name}") is not None}
 
 
 def format_result(result: Result) -> str:
-    """Human-readable rendering of a result."""
-    if isinstance(result, SpansResult):
-        if not result.spans:
-            lines = ["(nothing found)"]
-        else:
-            lines = [f"{(s.type + ': ') if s.type else ''}{s.text}  [{s.start}:{s.end}]"
-                     for s in result.spans]
-        if result.dropped:
-            lines.append(f"({result.dropped} answer line(s) dropped: not found in the input)")
-        return "\n".join(lines)
-    if isinstance(result, LabelResult):
-        return ", ".join(result.labels) if result.labels else "(no label)"
-    if isinstance(result, MatchResult):
-        return "yes" if result.match else "no"
-    if isinstance(result, AnswerResult):
-        return f"{result.span.text}  [{result.span.start}:{result.span.end}]" if result.span \
-            else "(no answer in the context)"
-    if isinstance(result, TextResult):
-        return result.text
-    return result.raw
+    """Human-readable rendering of a result (its task's output kind renders it)."""
+    return catalog.render_result(result)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

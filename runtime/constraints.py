@@ -1,6 +1,6 @@
 """Backend-neutral decoding constraints, and their translation to llama.cpp GBNF grammars.
 
-A task's output format decides which constraint applies (see ``catalog.Task.constraint``):
+A task's output kind decides which constraint applies (``OutputKind.constraint``, ``kinds/``):
 
 - ``Choice``: the whole answer is exactly one of the given strings (a label, "Yes"/"No", a candidate).
 - ``ChoiceLines``: one or more distinct-by-validation lines, each one of the given strings, or the

@@ -60,13 +60,7 @@ class EcomModel:
         return self.backend.chat_prompt(catalog.build_messages(t, fields))
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
-        # Under a grammar the model may spell an option in more tokens than its usual tokenization;
-        # one token per UTF-8 byte is an upper bound, and decoding stops as soon as the grammar ends.
-        if task.output in (catalog.LABEL, catalog.CHOICE, catalog.YES_NO):
-            return max(len(o.encode("utf-8")) for o in catalog.options_of(task, fields)) + 2
-        if task.output == catalog.LABELS:
-            return sum(len(o.encode("utf-8")) + 1 for o in catalog.options_of(task, fields)) + 2
-        return task.max_new_tokens
+        return task.kind.max_tokens(task, fields)
 
     def _fit(self, task: Task, fields: dict[str, Any], max_tokens: int, truncate: bool) -> str:
         prompt = self.prompt_for(task, fields)
@@ -96,7 +90,7 @@ class EcomModel:
         return prompt
 
     def _calibrated(self, task: Task, calibrate: Optional[bool]) -> bool:
-        if task.output != catalog.LABEL or "text" not in task.fields:
+        if not task.kind.calibrates or "text" not in task.fields:
             return False
         for choice in (calibrate, self.calibrate):
             if choice is not None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,16 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Result":
+        """The inverse of ``to_dict`` (spans become ``Span`` objects again)."""
+        values = dict(data)
+        if values.get("spans"):
+            values["spans"] = [Span(**s) for s in values["spans"]]
+        if values.get("span"):
+            values["span"] = Span(**values["span"])
+        return cls(**values)
 
 
 @dataclass

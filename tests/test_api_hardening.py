@@ -2,13 +2,16 @@
 CORS, and a timeout that really frees the model. A real uvicorn server and the bundled base model."""
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 
 import httpx
 import pytest
 
 from ecomlm.demo.admission import CostModel
+from ecomlm.demo.runner import ApiError, Limits, Runner
 from ecomlm.demo.server import ServerConfig, ServerThread, create_app
 
 
@@ -131,6 +134,39 @@ def test_after_a_timeout_the_model_is_free_and_the_next_request_is_served_prompt
         assert r.status_code == 200
         waited = time.monotonic() - t0 - r.json()["latency_ms"] / 1000
         assert waited < 0.5, waited  # no leftover work of the timed-out request in front of it
+
+
+def test_a_timed_out_call_keeps_its_queue_slot_until_the_model_call_ends(pool):
+    """Regression: the slot was freed at the 504 while the instance still computed, so ``max_queue``
+    stopped bounding the real backlog. Here the work outlives the timeout (it ignores the deadline)."""
+    limits = Limits(1)
+    runner = Runner(pool, limits, timeout_s=0.2)
+    release = threading.Event()
+
+    def work(model):
+        release.wait(10)
+        return "done"
+
+    async def scenario() -> None:
+        with pytest.raises(ApiError) as timed_out:
+            await runner.run(work)
+        assert timed_out.value.status == 504
+        assert limits.pending == 1  # the instance still computes: its slot is still taken
+        with pytest.raises(ApiError) as busy:
+            await runner.run(work)
+        assert busy.value.status == 503  # so max_queue (1) refuses a second request
+        release.set()
+        for _ in range(500):
+            if limits.pending == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert limits.pending == 0 and pool.busy == 0  # freed when the model call ended
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        runner.close()
 
 
 def test_a_request_that_cannot_finish_in_time_is_refused_up_front(pool):

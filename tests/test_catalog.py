@@ -6,8 +6,9 @@ import random
 import pytest
 
 from ecomlm.runtime import catalog
-from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLine, FreeLines, PrefixedLines, to_gbnf
+from ecomlm.runtime.constraints import Choice, ChoiceLines, CopyLines, FreeLine, to_gbnf
 from ecomlm.runtime.errors import InvalidInputError, UnknownTaskError
+from ecomlm.runtime.kinds import KINDS
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
 
 
@@ -20,7 +21,7 @@ def test_catalog_has_the_required_tasks():
     for task in catalog.list_tasks():
         assert task.commands and len(set(task.commands)) == len(task.commands)
         assert task.metric in ("micro_f1", "rouge_l")
-        assert task.output in catalog.FORMAT_HINTS
+        assert task.output in KINDS and task.kind is KINDS[task.output]
         if task.source_field:
             assert task.source_field in task.required
 
@@ -78,7 +79,7 @@ def test_format_then_parse_round_trips_every_output_kind():
         norm = catalog.normalize_fields(task, fields)
         result = catalog.gold_result(task, gold, norm)
         if isinstance(result, SpansResult):
-            got = [(s.type, s.text) for s in result.spans] if task.output == catalog.TYPED_SPANS \
+            got = [(s.type, s.text) for s in result.spans] if task.output == "typed_spans" \
                 else [s.text for s in result.spans]
             assert got == gold and result.dropped == 0
             for s in result.spans:

@@ -5,8 +5,7 @@ import pytest
 
 from ecomlm.evaluate import metrics
 from ecomlm.evaluate.heldout import HeldoutTask
-from ecomlm.evaluate.mapping import (CHOICE, LABELS, MAPPINGS, SPANS, TEXT, TYPED, Answer, gold,
-                                     mapping_for, parse_specs, prediction)
+from ecomlm.evaluate.mapping import MAPPINGS, Answer, gold, mapping_for, parse_specs, prediction
 from ecomlm.evaluate.runner import Example, majority_baseline, pooled, score_examples
 from ecomlm.runtime import catalog
 from ecomlm.runtime.results import LabelResult, MatchResult, Span, SpansResult
@@ -111,10 +110,12 @@ def test_fields_come_from_the_input_only(name):
 
 
 def test_every_mapping_names_a_catalog_task_with_its_metrics():
-    kinds = {TYPED, SPANS, LABELS, CHOICE, TEXT}
     for name, m in MAPPINGS.items():
-        catalog.get_task(m.catalog_task)
-        assert m.kind in kinds
+        task = catalog.get_task(m.catalog_task)
+        assert m.kind is task.kind and m.metrics == task.kind.metrics  # one source of truth
+        assert task.metric == m.metrics[0]
+        assert set(m.metrics) <= {"micro_f1", "macro_f1", "rouge_l"}
+        assert bool(m.yes_no_labels) == (task.output == "yes_no")  # a yes/no answer needs its labels
     assert len(MAPPINGS) >= 12
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from ecomlm.cli.main import main
 from ecomlm.evaluate import metrics
-from ecomlm.evaluate.heldout import HeldoutFormatError, load_heldout
+from ecomlm.evaluate.heldout import HeldoutFormatError, HeldoutTask, load_heldout
 from ecomlm.evaluate.mapping import MAPPINGS, gold, mapping_for
+from ecomlm.evaluate.runner import run_task
 from ecomlm.runtime import catalog
 
 SHARED_HELDOUT = Path(__file__).resolve().parents[1].parent / "shared" / "ecomgpt_heldout"
@@ -133,6 +134,20 @@ def test_eval_cli_on_a_five_instance_slice_with_the_bundled_model(tmp_path, caps
 
 @pytest.mark.skipif(not SHARED_HELDOUT.is_dir(),
                     reason=f"the EcomGPT held-out set is not at {SHARED_HELDOUT} (../shared beside the clone)")
+def test_an_item_the_catalog_refuses_is_recorded_and_the_run_goes_on(base_model):
+    """Regression: one item whose inputs the catalog refuses aborted the whole ``ecomlm eval``."""
+    meta = {"label_set": {"default": ["Food", "Service"]}, "label_key": "default"}
+    refused = {"sentences": "The pasta was cold.", "label_set": ["Food", "food"], "labels": {"default": ["Food"]}}
+    fine = {"sentences": "Our waiter was rude.", "labels": {"default": ["Service"]}}
+    task = HeldoutTask(name="EN-ABSA-CLS-review_topic_category", dataset="ABSA", lang="en", task_type="CLS",
+                       path=Path("."), meta=meta, instances=[refused, fine])
+    examples = run_task(base_model, task)
+    assert [e.index for e in examples] == [0, 1]
+    assert "duplicates" in examples[0].error and examples[0].pred.items == ()
+    assert examples[0].gold.items == (("Food", "Food"),)  # still scored, as a miss
+    assert examples[1].error is None and examples[1].pred.items[0][0] in ("Food", "Service")
+
+
 def test_every_shared_heldout_instance_maps_onto_the_catalog():
     tasks = load_heldout(SHARED_HELDOUT)
     assert len(tasks) >= 12

@@ -8,14 +8,14 @@ An assistant span is the assistant's content plus the end-of-turn token (the mod
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.train.corpus_file import read_corpus as read_jsonl  # re-export: the one JSONL reader
 
 IGNORE = -100
 
@@ -33,22 +33,6 @@ class TokenizedExample:
     @property
     def n_targets(self) -> int:
         return sum(1 for t in self.targets if t != IGNORE)
-
-
-def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict]:
-    """The records of a JSONL corpus file, with the line number in errors."""
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as e:
-                raise InvalidInputError(f"{path}:{number}: not a JSON line ({e})") from e
-            if not isinstance(record.get("messages"), list) or not record["messages"]:
-                raise InvalidInputError(f"{path}:{number}: no 'messages' list; corpus lines come from "
-                                        f"`ecomlm data build`")
-            yield record
 
 
 def assistant_spans(tokenizer: Any, messages: Sequence[dict]) -> Tuple[str, List[Tuple[int, int]]]:

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.atomic_io import atomic_write
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.fields import OPTION_FIELDS
 
 from . import atomic, downstream
 from .guard import Guard
@@ -104,20 +105,12 @@ def candidates(records: list[Record], config: BuildConfig) -> Iterator[Candidate
                 yield Candidate(draft, r, is_atomic)
 
 
-def balance_key(task: catalog.Task, gold: Any) -> str:
-    if task.output in (catalog.LABEL, catalog.YES_NO) or (task.output == catalog.CHOICE and task.fixed_options):
-        return str(gold)
-    if task.output in (catalog.LABELS, catalog.SPANS, catalog.TYPED_SPANS, catalog.ANSWER_SPAN):
-        return "none" if not gold else "some"
-    return "any"
-
-
 def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Random) -> list[Candidate]:
     """Shuffled, then interleaved round-robin over balance keys; "None" answers limited."""
     rng.shuffle(cands)
     buckets: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
-        buckets[balance_key(task, c.draft.gold)].append(c)
+        buckets[task.kind.balance_key(task, c.draft.gold)].append(c)
     if "none" in buckets:
         buckets["none"] = buckets["none"][: max(1, int(NONE_SHARE * cap))]
         if "some" in buckets:   # keep "None" answers spread thinly through the list
@@ -137,8 +130,8 @@ def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Ra
 
 
 def dedup_key(task: catalog.Task, fields: dict[str, Any], gold: Any) -> str:
-    item = {k: v for k, v in fields.items() if k not in catalog.OPTION_FIELDS}
-    if task.output == catalog.TEXT:
+    item = {k: v for k, v in fields.items() if k not in OPTION_FIELDS}
+    if task.kind.free_text:
         item["__gold"] = gold
     return task.name + "\x00" + norm(json.dumps(item, ensure_ascii=False, sort_keys=True))
 

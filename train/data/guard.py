@@ -9,12 +9,12 @@ the text contains a CJK character. Runs are kept as 64-bit hashes (blake2b) to k
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.jsonl import iter_jsonl
 
 from .records import has_cjk
 
@@ -80,15 +80,7 @@ class Guard:
 
 def heldout_inputs(paths: Iterable[Path]) -> Iterator[str]:
     for path in paths:
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                text = obj.get("sentences") if isinstance(obj, dict) else None
-                if isinstance(text, str) and text.strip():
-                    yield text
+        for _, obj in iter_jsonl(path, strict=False):
+            text = obj.get("sentences") if isinstance(obj, dict) else None
+            if isinstance(text, str) and text.strip():
+                yield text

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TypeVar
+
+from ecomlm.runtime.jsonl import iter_jsonl
 
 T = TypeVar("T")
 csv.field_size_limit(sys.maxsize)
@@ -50,20 +51,12 @@ def safe(log: ReadLog, dataset: str, make: Callable[[], Optional[T]]) -> Optiona
 
 
 def jsonl(path: Path, log: ReadLog, dataset: str) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each line that parses as a JSON object; others are counted."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        for i, line in enumerate(fh):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                log.bad(dataset)
-                continue
-            if isinstance(obj, dict):
-                yield i, obj
-            else:
-                log.bad(dataset)
+    """(line index from 0, object) for each line that parses as a JSON object; others are counted."""
+    for n, obj in iter_jsonl(path, strict=False):
+        if isinstance(obj, dict):
+            yield n - 1, obj
+        else:
+            log.bad(dataset)
 
 
 def table(path: Path, delimiter: str = ",", encoding: str = "utf-8-sig") -> Iterator[tuple[int, dict]]:

@@ -1,0 +1,59 @@
+"""``Task``: one e-commerce task of the catalog (the table of tasks is ``task_table.py``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .kinds import KINDS, OutputKind
+
+
+@dataclass(frozen=True)
+class Task:
+    """One e-commerce task.
+
+    - ``description`` (the system turn) and ``commands`` (phrasings of the task command;
+      ``commands[0]`` is the fixed phrasing used at inference, training samples all);
+    - ``required`` and ``optional`` input fields (``fields.FIELDS`` says how each is captioned,
+      checked and rendered);
+    - ``output``: the name of its output kind (``kinds.KINDS``), which fixes the answer format,
+      parser, decoding constraint, result class and metric (``kind``, ``metric``).
+    """
+
+    name: str
+    family: str
+    summary: str
+    description: str
+    commands: tuple[str, ...]
+    required: tuple[str, ...]
+    output: str
+    optional: tuple[str, ...] = ()
+    options_field: Optional[str] = None   # field holding the closed set (labels, types, ...)
+    source_field: Optional[str] = None    # field that extracted spans must come from
+    max_new_tokens: int = 64
+    single_line: bool = False             # free-text answer of one line (titles)
+    fixed_options: tuple[str, ...] = ()   # closed set fixed by the task itself (e.g. A/B)
+    # contextual label calibration by default (EcomModel.run); on where it measured better than
+    # greedy: review_topic (held-out review topic), product_category (validation split); see
+    # evaluate/finetuned/ablation-en-250.md
+    calibrate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.output not in KINDS:
+            raise ValueError(f"task {self.name!r}: unknown output kind {self.output!r}; known: {sorted(KINDS)}")
+
+    @property
+    def kind(self) -> OutputKind:
+        """The output kind object (``kinds.KINDS[self.output]``)."""
+        return KINDS[self.output]
+
+    @property
+    def metric(self) -> str:
+        """The metric a task is scored by: its kind's first (the one source of truth)."""
+        return self.kind.metrics[0]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+__all__ = ["Task"]
