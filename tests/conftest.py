@@ -29,7 +29,7 @@ def base_model(base_gguf):
 def tiny_dir(tmp_path_factory):
     """A tiny random Llama saved as a Hugging Face folder with a real tokenizer (export, backends)."""
     pytest.importorskip("torch")
-    from ecomlm.quantize.tiny import make_tiny_llama
+    from tiny_models import make_tiny_llama
     return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "hf")
 
 

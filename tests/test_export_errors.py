@@ -111,7 +111,7 @@ def test_tokenizer_repair_only_touches_gguf_derived_tokenizers():
 def test_unsupported_architecture_is_reported(tmp_path, capsys):
     """A causal LM that llama.cpp's converter does not know: a clear error, no output folder."""
     pytest.importorskip("torch")
-    from ecomlm.quantize.tiny import make_tiny_llama
+    from tiny_models import make_tiny_llama
 
     folder = make_tiny_llama(tmp_path / "tiny")
     config = json.loads((folder / "config.json").read_text())

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from ecomlm.train.base_model import MARKER, load_base_model, materialize_base  # noqa: E402
-from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
+from tiny_models import tiny_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")

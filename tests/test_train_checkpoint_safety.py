@@ -15,8 +15,9 @@ from ecomlm.runtime.errors import InvalidInputError  # noqa: E402
 from ecomlm.train.checkpoint import latest_checkpoint  # noqa: E402
 from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
 from ecomlm.train.safe_state import load_state, save_state  # noqa: E402
-from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
+from corpus_fixtures import write_number_corpus  # noqa: E402
+from tiny_models import tiny_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +25,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     mp = pytest.MonkeyPatch()
     mp.setenv("ECOMLM_CACHE", str(root / "cache"))
-    rng = random.Random(0)
-    corpus = root / "train.jsonl"
-    with open(corpus, "w") as f:
-        for _ in range(64):
-            n = rng.randint(1, 99)
-            f.write(json.dumps({"task": "t", "dataset": "synthetic", "lang": "en", "atomic": False,
-                                "messages": [{"role": "user", "content": f"Number {n}?"},
-                                             {"role": "assistant", "content": f"{n}"}]}) + "\n")
+    corpus = write_number_corpus(root / "train.jsonl", 64, 0)
     torch.set_num_threads(1)
     yield {"base": str(tiny_model_dir(root / "tiny")), "train": str(corpus)}
     mp.undo()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
@@ -10,24 +9,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
-from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
-
-BRANDS = ["Apple", "Samsung", "Sony", "Lenovo", "Nike", "Adidas", "Canon", "Dell"]
-PRODUCTS = ["phone", "laptop", "camera", "shoes", "watch", "tablet"]
-
-
-def write_corpus(path, n, seed):
-    rng = random.Random(seed)
-    with open(path, "w") as f:
-        for _ in range(n):
-            brand, product = rng.choice(BRANDS), rng.choice(PRODUCTS)
-            messages = [{"role": "user", "content": f"Extract the brand: {brand} {product} {rng.randint(1, 99)}"},
-                        {"role": "assistant", "content": f"Brand: {brand}"}]
-            f.write(json.dumps({"task": "brand", "dataset": "synthetic", "lang": "en", "atomic": False,
-                                "messages": messages}) + "\n")
-    return path
-
+from corpus_fixtures import write_corpus  # noqa: E402
+from tiny_models import tiny_model_dir  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def one_thread():

@@ -10,9 +10,9 @@ pytest.importorskip("peft")
 
 from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
 from ecomlm.train.merge import merge_run  # noqa: E402
-from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
-from test_train_loop import write_corpus  # noqa: E402
+from corpus_fixtures import write_corpus  # noqa: E402
+from tiny_models import tiny_model_dir  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from ecomlm.runtime.errors import InvalidInputError  # noqa: E402
 from ecomlm.train.chat_tokens import IGNORE, tokenize_corpus, tokenize_messages  # noqa: E402
 from ecomlm.train.loss import PackedCausalLMLoss, chunked_cross_entropy  # noqa: E402
 from ecomlm.train.packing import collate, pack_rows, plan_epoch  # noqa: E402
-from ecomlm.train.tiny import tiny_model_dir  # noqa: E402
 from ecomlm.train.trainer import check_packing_isolation  # noqa: E402
+from tiny_models import tiny_model_dir  # noqa: E402
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Extract the brand: Apple iPhone 13 Pro"}, {"role": "assistant", "content": "Brand: Apple"}],
