@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ecomlm.train.cli",          # train, merge
     "ecomlm.quantize.cli",       # export gguf|onnx|ollama
     "ecomlm.evaluate.cli",       # eval
+    "ecomlm.evaluate.realistic_eval",  # eval-realistic
     "ecomlm.bench.cli",          # bench
     "ecomlm.demo.cli",           # demo, serve
     "ecomlm.runtime.prompt_cli",  # prompt

@@ -4,4 +4,5 @@
 - ``mapping``: how each held-out task is asked through the task catalog, and compared;
 - ``metrics``: micro/macro-F1 over predicted sets and Rouge-L (word-level English, character-level Chinese);
 - ``runner``: running models and scoring; ``report``: results.json, predictions, markdown, chart.
+- ``realistic_eval``: ``ecomlm eval-realistic``, the hand-labelled shop inputs of ``realistic/``.
 """

@@ -17,12 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder of the held-out tasks (<Dataset>/tasks/<task>/{meta-info,test}.json), "
                         "e.g. ../shared/ecomgpt_heldout")
     add_models_options(p, "model to evaluate")
-    p.add_argument("--limit", type=int, default=None, help="only the first N instances of each task")
     p.add_argument("--task", action="append", dest="tasks", metavar="NAME",
                    help="only this held-out task (folder name; repeat for several)")
-    p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for llama.cpp (default: all cores; 1 is faster on a busy machine)")
+    add_run_options(p)
     p.add_argument("--calibrate", choices=("default", "on", "off"), default="default",
                    help="contextual label calibration of single-label tasks: each task's default, "
                         "always, or never (runtime/calibration.py)")
@@ -32,19 +29,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-none", choices=("mapping", "always"), default="mapping",
                    help="the 'None' answer of span tasks: as each task's mapping says (Reddit QA "
                         "requires an answer), or always allowed (to measure what requiring buys)")
-    p.add_argument("--machine", default=None, help="machine description written into results.md")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from ecomlm.runtime.errors import InvalidInputError
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options every evaluation command shares (eval, eval-realistic): --limit, --n-ctx,
+    --threads, --machine, --out, --no-progress; ``check_run_options`` checks them."""
+    p.add_argument("--limit", type=int, default=None, help="only the first N items of each task")
+    p.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for llama.cpp (default: all cores; 1 is faster on a busy machine)")
+    p.add_argument("--machine", default=None, help="machine description written into results.md")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    from .runner import EvalConfig, run_eval
+
+def check_run_options(args: argparse.Namespace) -> None:
+    from ecomlm.runtime.errors import InvalidInputError
 
     if args.limit is not None and args.limit < 1:
         raise InvalidInputError("--limit must be at least 1")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .runner import EvalConfig, run_eval
+
+    check_run_options(args)
     config = EvalConfig(heldout=args.heldout, models=args.models or ["default"], out=args.out,
                         backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
                         n_threads=args.threads, progress=not args.no_progress,

@@ -1,8 +1,10 @@
 """The Gradio demo driven as people use it: headless Chromium (Debian's, via playwright) fills a field,
-clicks Run and reads the answer of the real base model; uploads a CSV to the batch tab.
+clicks Run and reads the answer of a real model (the bundled base unless told otherwise); uploads a
+CSV to the batch tab.
 
-Screenshots go to the test's temp dir (and to $ECOMLM_SCREENSHOT_DIR when set, which is how
-docs/screenshots/ is made: ECOMLM_SCREENSHOT_DIR=docs/screenshots pytest tests/test_demo_browser.py).
+Screenshots go to the test's temp dir (and to $ECOMLM_SCREENSHOT_DIR when set). The demo runs the
+model named by $ECOMLM_DEMO_MODEL (default: base). docs/screenshots/ shows the shipped model:
+ECOMLM_DEMO_MODEL=default ECOMLM_SCREENSHOT_DIR=docs/screenshots pytest tests/test_demo_browser.py
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ pytestmark = [
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 WAIT_MS = 180_000
+DEMO_MODEL = os.environ.get("ECOMLM_DEMO_MODEL", "base")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,7 @@ def demo_url(base_gguf):
     from ecomlm.demo.server import free_port
 
     port = free_port()
-    demo = launch(["base"], port=port, prevent_thread_lock=True, n_ctx=2048)
+    demo = launch([DEMO_MODEL], port=port, prevent_thread_lock=True, n_ctx=2048)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
     demo.ecomlm_registry.close()
@@ -82,7 +85,7 @@ def test_classify_a_review(page, tmp_path):
     for label in ("positive", "negative", "neutral"):  # the answer is shown among its candidates
         assert label in chips
     meta = page.locator("#classify-meta").inner_text()
-    assert "base" in meta and "llama.cpp" in meta and "MB" in meta and "ms" in meta
+    assert DEMO_MODEL in meta and "llama.cpp" in meta and "MB" in meta and "ms" in meta
     _shot(page, tmp_path, "demo-classify")
 
 

@@ -1,0 +1,157 @@
+"""The hand-labelled realistic set (evaluate/realistic/) and ``ecomlm eval-realistic``."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ecomlm.evaluate import realistic_eval as rv
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import InvalidInputError
+
+from conftest import SHARED
+
+MERCHANT_TASKS = {"ner", "attribute_extraction", "sentiment", "product_category", "review_topic",
+                  "query_match", "same_product", "qa", "title_generation"}
+
+
+def _write(folder: Path, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "items.jsonl", "w", encoding="utf-8") as f:
+        for i, row in enumerate(rows):
+            f.write(json.dumps({"id": f"x-{i}", **row}) + "\n")
+    return folder
+
+
+def test_bundled_set_has_20_items_for_every_merchant_task_and_every_gold_reads_back():
+    items = rv.load_items()  # raises if any gold answer does not read back through its task's parser
+    counts = Counter(i.task for i in items)
+    assert set(counts) == MERCHANT_TASKS
+    assert min(counts.values()) >= 20, counts
+    assert len({i.id for i in items}) == len(items)
+    for item in items:
+        gold = rv.gold_of(item)
+        task = catalog.get_task(item.task)
+        if task.output in ("typed_spans", "spans"):
+            source = item.fields[task.source_field]
+            assert all(value in source for _, value in gold.items), item.id
+        if task.output in ("label", "yes_no"):
+            assert len(gold.items) == 1, item.id
+
+
+def test_a_gold_span_missing_from_the_text_stops_loading(tmp_path):
+    folder = _write(tmp_path / "set", [{"task": "ner", "fields": {"text": "Sony WH-1000XM5, black",
+                                                                   "types": ["Brand", "Attribute"]},
+                                         "answer": [["Brand", "Sony"], ["Attribute", "white"]]}])
+    with pytest.raises(InvalidInputError, match="does not read back"):
+        rv.load_items(folder)
+
+
+def test_a_label_outside_the_set_stops_loading(tmp_path):
+    folder = _write(tmp_path / "set", [{"task": "sentiment", "fields": {"text": "Broke in a day.",
+                                                                         "labels": ["positive", "negative"]},
+                                         "answer": "awful"}])
+    with pytest.raises(InvalidInputError, match="does not read back"):
+        rv.load_items(folder)
+
+
+class GoldModel:
+    """Answers every item with its gold answer, through the task's own parser."""
+
+    def __init__(self, items):
+        self.gold = {json.dumps(i.fields, sort_keys=True): i.answer for i in items}
+
+    def run(self, task, **fields):
+        t = catalog.get_task(task)
+        return catalog.gold_result(t, self.gold[json.dumps(fields, sort_keys=True)], fields)
+
+
+def test_gold_answers_score_100_on_every_task_and_wrong_labels_score_0():
+    items = rv.load_items()
+    summary = rv.summarize(rv.run_model(GoldModel(items), items))
+    assert {t: s["score"] for t, s in summary.items()} == {t: 100.0 for t in MERCHANT_TASKS}
+    assert all(s["metric"] == catalog.get_task(t).metric for t, s in summary.items())
+
+    class Wrong:  # always the yes/no answer opposite to the gold one
+        def run(self, task, **fields):
+            gold = GoldModel(items).run(task, **fields)
+            gold.match = not gold.match
+            return gold
+    yes_no = [i for i in items if i.task == "same_product"]
+    assert rv.summarize(rv.run_model(Wrong(), yes_no))["same_product"]["score"] == 0.0
+
+
+def test_baselines(tmp_path):
+    folder = _write(tmp_path / "set", [
+        {"task": "sentiment", "fields": {"text": "Great.", "labels": ["positive", "negative"]}, "answer": "negative"},
+        {"task": "sentiment", "fields": {"text": "Bad.", "labels": ["positive", "negative"]}, "answer": "negative"},
+        {"task": "sentiment", "fields": {"text": "Fine.", "labels": ["positive", "negative"]}, "answer": "positive"},
+        {"task": "title_generation", "fields": {"specs": {"brand": "Lodge", "size": "12 inch"}},
+         "answer": "Lodge 12 Inch Skillet"},
+        {"task": "qa", "fields": {"question": "How heavy?", "context": "It weighs 2 kg."}, "answer": "2 kg"},
+        {"task": "ner", "fields": {"text": "Sony headphones", "types": ["Brand"]}, "answer": [["Brand", "Sony"]]},
+    ])
+    items = rv.load_items(folder)
+    base = rv.score_baseline(items)
+    what, rows = base["sentiment"]
+    assert what == "majority: negative" and [s.pred.text for s in rows] == ["negative"] * 3
+    assert rv.task_score("micro_f1", rows) == pytest.approx(100 * 2 / 3)
+    assert base["title_generation"][1][0].pred.text == "Lodge, 12 inch"
+    assert base["qa"][1][0].pred.text == "It weighs 2 kg."
+    assert base["ner"][0] == "empty answer" and rv.task_score("micro_f1", base["ner"][1]) == 0.0
+
+
+def test_limit_and_task_filter(tmp_path):
+    items = rv.load_items(tasks=["qa", "sentiment"], limit=3)
+    assert Counter(i.task for i in items) == {"qa": 3, "sentiment": 3}
+
+
+def test_examples_are_never_both_best_and_worst():
+    items = [i for i in rv.load_items() if i.task == "sentiment"][:4]
+
+    class Half:  # right on the first two, wrong on the last two
+        def run(self, task, **fields):
+            gold = GoldModel(items).run(task, **fields)
+            if fields["text"] in (items[2].fields["text"], items[3].fields["text"]):
+                other = next(c for c in gold.candidates if c != gold.labels[0])
+                gold.labels = [other]
+            return gold
+    ex = rv.examples(rv.run_model(Half(), items))["sentiment"]
+    assert [s.item.id for s in ex["best"]] == [items[0].id, items[1].id]
+    assert [s.item.id for s in ex["worst"]] == [items[2].id, items[3].id]
+    everything_right = rv.examples(rv.run_model(GoldModel(items), items))["sentiment"]
+    assert len(everything_right["best"]) == 2 and everything_right["worst"] == []
+
+
+@pytest.mark.skipif(not (SHARED / "ecomgpt_heldout").is_dir(), reason="held-out sets not present")
+def test_no_item_shares_an_8_word_run_with_a_heldout_input():
+    from ecomlm.train.data.guard import heldout_inputs, word_runs
+
+    heldout = {r for text in heldout_inputs(sorted((SHARED / "ecomgpt_heldout").rglob("test.json")))
+               for r in word_runs(text, 8)}
+    assert heldout
+    for item in rv.load_items():
+        texts = [v for v in item.fields.values() if isinstance(v, str)]
+        texts += [v for v in item.fields.get("specs", {}).values()]
+        for text in texts:
+            assert not set(word_runs(text, 8)) & heldout, item.id
+
+
+def test_eval_realistic_command_runs_the_base_model(tmp_path, base_gguf):
+    from ecomlm.cli.main import main
+
+    out = tmp_path / "out"
+    rc = main(["eval-realistic", "--model", "base", "--task", "sentiment", "--task", "qa", "--limit", "2",
+               "--threads", "1", "--n-ctx", "1024", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["models"]["base"]) == {"sentiment", "qa"}
+    assert results["models"]["base"]["sentiment"]["n"] == 2
+    assert results["baseline"]["qa"]["what"] == "whole context"
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert Counter(p["model"] for p in preds) == {"base": 4, "baseline": 4}
+    labels = [p["pred"] for p in preds if p["model"] == "base" and p["task"] == "sentiment"]
+    assert all(lab in ("positive", "negative", "neutral") for lab in labels)
+    assert "| sentiment | micro-F1 | 2 |" in (out / "results.md").read_text()
