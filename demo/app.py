@@ -77,14 +77,8 @@ def _field_box(name: str, value: str, visible: bool, elem_id: str) -> "gr.Textbo
     import gradio as gr
     hint = forms.field_hint(name)
     label = FIELDS[name].caption + (f" ({hint})" if hint else "")
-    return gr.Textbox(value=value, label=label, lines=_field_lines(name), max_lines=12,
+    return gr.Textbox(value=value, label=label, lines=FIELDS[name].form_lines, max_lines=12,
                       placeholder=hint or None, visible=visible, elem_id=elem_id)
-
-
-def _field_lines(name: str) -> int:
-    if name in ("text", "context", "reviews", "specs", "candidates"):
-        return 3
-    return 1
 
 
 def build_app(choices: Sequence[ModelChoice], registry: Optional[PoolRegistry] = None) -> "gr.Blocks":

@@ -61,6 +61,9 @@ class TextField:
     #: an option (rendered before the answer-format line, shared by the items of a call) or an
     #: item's own input
     option: bool = False
+    #: a long text (a source text or context): ``truncate`` cuts it to fit the model's context,
+    #: and the demo gives it a box of several lines
+    long: bool = False
 
     #: how the input is written on the command line (its ``--help``)
     cli_format = "text"
@@ -103,6 +106,11 @@ class TextField:
     def request_type(self) -> tuple[Any, str]:
         """(Python type, what the description adds) of the field in an HTTP request body."""
         return str, ""
+
+    @property
+    def form_lines(self) -> int:
+        """Lines of its box in the demo."""
+        return 3 if self.long else 1
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,10 @@ class ListField(TextField):
     def request_type(self) -> tuple[Any, str]:
         return Union[list[str], str], " (a list of strings, or one comma-separated string)"
 
+    @property
+    def form_lines(self) -> int:
+        return 3 if self.one_a_line else 1
+
 
 @dataclass(frozen=True)
 class MappingField(TextField):
@@ -185,6 +197,8 @@ class MappingField(TextField):
     def request_type(self) -> tuple[Any, str]:
         return dict[str, str], " (an object of attribute -> value)"
 
+    form_lines = 3
+
 
 FieldSpec = Union[TextField, ListField, MappingField]
 
@@ -208,8 +222,8 @@ _SPECS: tuple[FieldSpec, ...] = (
     TextField("question", "Question"),
     ListField("reviews", "Reviews", one_a_line=True, duplicates=True, separator=REVIEW_SEPARATOR,
               item="review"),
-    TextField("context", "Context"),
-    TextField("text", "Text"),
+    TextField("context", "Context", long=True),
+    TextField("text", "Text", long=True),
 )
 
 #: every input field by name, in prompt order (options first)
@@ -220,12 +234,8 @@ OPTION_FIELDS: tuple[str, ...] = tuple(f.name for f in _SPECS if f.option)
 ITEM_FIELDS: tuple[str, ...] = tuple(f.name for f in _SPECS if not f.option)
 
 
-def field(name: str) -> FieldSpec:
-    return FIELDS[name]
-
-
-def normalize(name: str, value: Any) -> Any:
-    return FIELDS[name].normalize(value)
+#: the long texts an over-long prompt may cut (``truncate``), in order of preference
+LONG_FIELDS: tuple[str, ...] = tuple(f.name for f in _SPECS if f.long)
 
 
 def render_lines(fields: Mapping[str, Any], names: tuple[str, ...]) -> list[str]:
@@ -233,5 +243,5 @@ def render_lines(fields: Mapping[str, Any], names: tuple[str, ...]) -> list[str]
     return [f"{FIELDS[n].caption}: {FIELDS[n].render(fields[n])}" for n in names if n in fields]
 
 
-__all__ = ["FIELDS", "FieldSpec", "ITEM_FIELDS", "ListField", "MappingField", "OPTION_FIELDS",
-           "REVIEW_SEPARATOR", "TextField", "field", "parse_specs", "render_lines"]
+__all__ = ["FIELDS", "FieldSpec", "ITEM_FIELDS", "LONG_FIELDS", "ListField", "MappingField", "OPTION_FIELDS",
+           "REVIEW_SEPARATOR", "TextField", "parse_specs", "render_lines"]

@@ -17,6 +17,7 @@ from .backends import Backend, load_backend
 from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .errors import ContextOverflowError
+from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
@@ -68,7 +69,7 @@ class EcomModel:
         budget = self.backend.n_ctx - max_tokens
         if n <= budget:
             return prompt
-        long_field = "context" if "context" in fields else "text" if "text" in fields else None
+        long_field = next((name for name in LONG_FIELDS if name in fields), None)
         if not truncate or long_field is None:
             raise ContextOverflowError(
                 f"the prompt for task {task.name!r} has {n} tokens but the model's context holds "
