@@ -18,6 +18,7 @@ from .extras import check_command, explain_missing_module
 # (module, purpose). Each module defines register(subparsers) and imports heavy packages lazily.
 COMMAND_MODULES = (
     "ecomlm.runtime.cli",        # tasks, run
+    "ecomlm.runtime.models_cli",  # models
     "ecomlm.train.data.cli",     # data build
     "ecomlm.train.cli",          # train, merge
     "ecomlm.quantize.cli",       # export gguf|onnx|ollama

