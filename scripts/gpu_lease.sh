@@ -21,6 +21,8 @@ LEASE=${LEASE:-/root/lease}               # there: survives between calls while 
 PYTHON=${PYTHON:-python3}                 # there: the python that holds torch
 PART_MB=${PART_MB:-28}                    # keeps part + working tree (about 21 MB) under 64 MiB
 RECIPE=${RECIPE:-smollm2-135m-lora}       # the GPU recipe (train/recipes/)
+BASE=${BASE:-base}                        # base (SmolLM2) or gemma3-270m (the multilingual model's;
+                                          # 253 MB: 10 parts, RECIPE=gemma3-270m-lora)
 
 die() { echo "gpu_lease: $*" >&2; exit 1; }
 
@@ -29,14 +31,18 @@ pack() {
   [ -f "$corpus/train.jsonl" ] && [ -f "$corpus/val.jsonl" ] || die "no $corpus/train.jsonl + val.jsonl; \
 build them: ecomlm data build --source ../shared/datasets --heldout ../shared/ecomgpt_heldout --out $corpus"
   local gguf
-  gguf=$(python3 -c 'from ecomlm.runtime.model_ref import base_gguf_path; print(base_gguf_path())') \
-    || die "the base GGUF was not found (bash scripts/setup.sh installs it)"
+  gguf=$(python3 -c "from ecomlm.runtime.models import shipped_model; print(shipped_model('$BASE').base.locate())") \
+    || die "the base GGUF of '$BASE' was not found (bash scripts/setup.sh [multilingual] installs it)"
   grep -qx '/.lease/' .gitignore || die ".lease/ must be ignored by git (.gitignore)"
   rm -rf .lease && mkdir -p .lease/tmp
   split -b "${PART_MB}m" -d "$gguf" .lease/tmp/base.gguf.part
   sha256sum "$gguf" | cut -d' ' -f1 > .lease/tmp/base.gguf.sha256
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     -d .lease/tmp/whl "gguf==$(python3 -c 'import importlib.metadata as m; print(m.version("gguf"))')"
+  if [ "$BASE" != base ]; then  # a SentencePiece base (Gemma): its vocabulary is rebuilt with these
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+      --platform manylinux2014_x86_64 -d .lease/tmp/whl "sentencepiece>=0.2" "protobuf>=4"
+  fi
   tar czf .lease/tmp/corpus.tar.gz -C "$corpus" train.jsonl val.jsonl
   local parts=(.lease/tmp/base.gguf.part*) k=0
   for part in "${parts[@]}"; do
@@ -66,7 +72,7 @@ receive() {
 }
 
 env_there() {
-  export ECOMLM_BASE_GGUF=$LEASE/base.gguf ECOMLM_CACHE=$LEASE/cache PYTHONUNBUFFERED=1
+  export ECOMLM_BASE_GGUF=$LEASE/base.gguf ECOMLM_GEMMA_GGUF=$LEASE/base.gguf ECOMLM_CACHE=$LEASE/cache PYTHONUNBUFFERED=1
   export PYTHONPATH=$LEASE/site${PYTHONPATH:+:$PYTHONPATH}
 }
 
@@ -100,7 +106,7 @@ train() {
   local run=$LEASE/runs/$name resume=()
   [ -f "$run/config.yaml" ] && resume=(--resume)
   set +e
-  "$PYTHON" -m ecomlm.cli train --base base --data "$LEASE/corpus/train.jsonl" --val "$LEASE/corpus/val.jsonl" \
+  "$PYTHON" -m ecomlm.cli train --base "$BASE" --data "$LEASE/corpus/train.jsonl" --val "$LEASE/corpus/val.jsonl" \
     --out "$run" --config "$RECIPE" --time-limit "$minutes" "${resume[@]}" "$@"
   local rc=$?
   set -e
