@@ -29,7 +29,8 @@ def _run(*argv: str | Path, cwd: Path, timeout: int = 600) -> subprocess.Complet
 
 
 @pytest.fixture(scope="module")
-def fresh_venv(tmp_path_factory) -> Path:
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel built from a copy of the working tree, and what the build printed."""
     work = tmp_path_factory.mktemp("wheel")
     # build from a copy of the working tree (tracked and new files, nothing ignored): a stale build/
     # folder in the clone cannot leak into the wheel
@@ -41,9 +42,15 @@ def fresh_venv(tmp_path_factory) -> Path:
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, src / name)
     dist = work / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, src,
-         cwd=work)
-    wheel = next(dist.glob("ecomlm-*.whl"))
+    build = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist,
+                 src, cwd=work)
+    return next(dist.glob("ecomlm-*.whl")), build.stdout + build.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(built_wheel, tmp_path_factory) -> Path:
+    wheel = built_wheel[0]
+    work = tmp_path_factory.mktemp("venv")
     venv = work / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=work)
     py = venv / "bin" / "python"
@@ -79,3 +86,17 @@ def test_the_wheel_ships_the_adapter_and_no_source_tree(fresh_venv, tmp_path):
     assert clone_root() == REPO  # the development install is a clone...
     assert _run(py, "-c", "from ecomlm.cli.extras import clone_root; print(clone_root())",
                 cwd=tmp_path).stdout.strip() == "None"  # ...the wheel is not
+
+
+def test_the_wheel_builds_without_setuptools_warnings(built_wheel):
+    # e.g. a data folder missing from `packages`, or a deprecated metadata form
+    assert "Warning" not in built_wheel[1], built_wheel[1][-3000:]
+
+
+def test_the_wheel_ships_the_realistic_set(fresh_venv, tmp_path):
+    py = fresh_venv / "bin" / "python"
+    code = ("from ecomlm.evaluate.realistic_eval import REALISTIC_DIR, load_items; "
+            "print(REALISTIC_DIR); print(len(load_items()))")
+    folder, count = _run(py, "-c", code, cwd=tmp_path).stdout.split()
+    from ecomlm.evaluate.realistic_eval import load_items
+    assert folder.startswith(str(fresh_venv)) and int(count) == len(load_items())
