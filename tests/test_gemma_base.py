@@ -132,6 +132,31 @@ def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(trained, tmp_
     assert parity["max_abs_logit_diff"] < 0.1, parity
 
 
+def test_shipped_gguf_lora_on_llama_cpp_matches_the_merged_model(tiny, trained, tmp_path):
+    """As ``--model multilingual`` runs: the base GGUF + the adapter GGUF applied by llama.cpp."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ecomlm.runtime.backends.llama_cpp_backend import LlamaCppBackend
+    from ecomlm.train.merge import merge_run
+    from ecomlm.train.ship import ship_run
+
+    shipped = ship_run(trained, tmp_path / "shipped")
+    merged = tmp_path / "merged"
+    merge_run(trained, merged)
+    backend = LlamaCppBackend(tiny["gguf"], lora_path=str(shipped / "adapter.gguf"), n_ctx=512)
+    plain = LlamaCppBackend(tiny["gguf"], n_ctx=512)
+    ids = backend.tokenize(backend.chat_prompt(MESSAGES[:2]))
+    tok = AutoTokenizer.from_pretrained(merged)
+    assert tok(str(backend.chat_prompt(MESSAGES[:2])), add_special_tokens=False)["input_ids"] == ids
+    model = AutoModelForCausalLM.from_pretrained(merged).eval()
+    with torch.no_grad():
+        want = model(torch.tensor([ids])).logits[0, -1].numpy()
+    got = backend._greedy().prefill(ids)
+    base = plain._greedy().prefill(ids)
+    assert abs(got - want).max() < 0.05  # adapter in float16, KV cache in float16
+    assert abs(base - want).max() > 0.2  # and the adapter really was applied
+
+
 def test_onnx_export_reproduces_the_merged_model(trained, tmp_path):
     pytest.importorskip("optimum.exporters.onnx")
     from ecomlm.quantize.export import ExportOptions, export_onnx
