@@ -133,6 +133,7 @@ def format_result(result: Result) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .model import EcomModel
+    from .models import language_hint
 
     task = catalog.get_task(args.task)
     fields = fields_from_args(args)
@@ -155,6 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0 if report.n_ok or report.n_resumed or not report.n_lines else 1
     # report bad input before loading the model; sentiment's labels have a default (task_defaults)
     normalized = catalog.normalize_fields(task, with_defaults(task.name, fields))
+    hint = language_hint(args.model, [v for v in fields.values() if isinstance(v, str)])
+    if hint:
+        print(hint, file=sys.stderr)
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:

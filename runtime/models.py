@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import ModelLoadError
 from .model_ref import ADAPTERS_DIR, ResolvedModel, base_gguf_path
@@ -94,6 +94,25 @@ register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))
 
 
+def _cjk_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    cjk = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf")
+    return cjk / len(letters) if letters else 0.0
+
+
+def language_hint(model_name: str, texts: Sequence[str]) -> Optional[str]:
+    """A one-line hint when Chinese text goes to a registered model not trained on Chinese (the
+    model is still the one the user chose: nothing is switched silently)."""
+    model = MODELS.get(str(model_name))
+    if model is None or "zh" in model.languages:
+        return None
+    if _cjk_share(" ".join(t for t in texts if isinstance(t, str))) < 0.3:
+        return None
+    better = [m.name for m in MODELS.values() if "zh" in m.languages and m.adapter is not None]
+    tip = f"; for Chinese use --model {better[0]}" if better else ""
+    return f"note: model {model.name!r} was trained on English only{tip}"
+
+
 def shipped_model(name: str) -> ShippedModel:
     """The registered model ``name``; ``ModelLoadError`` listing the names otherwise."""
     try:
@@ -106,5 +125,5 @@ def list_models() -> List[ShippedModel]:
     return list(MODELS.values())
 
 
-__all__ = ["BaseModel", "ShippedModel", "MODELS", "register_model", "shipped_model", "list_models",
+__all__ = ["BaseModel", "ShippedModel", "MODELS", "register_model", "shipped_model", "list_models", "language_hint",
            "SMOLLM2", "GEMMA3"]

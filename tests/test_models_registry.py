@@ -85,3 +85,12 @@ def test_missing_packages_name_the_install_command(monkeypatch):
     monkeypatch.delenv("ECOMLM_GEMMA_GGUF", raising=False)
     with pytest.raises(ModelLoadError, match="setup.sh multilingual"):
         gemma_base.assemble(gemma_base.cache_root() / "never" / "x.gguf")
+
+
+def test_chinese_text_to_an_english_only_model_gets_a_hint_and_nothing_is_switched():
+    from ecomlm.runtime.models import language_hint
+
+    assert "English only" in language_hint("default", ["华为 Mate 60 Pro 手机 雅川青"])
+    assert language_hint("default", ["Samsung Galaxy S24 Ultra 256GB"]) is None
+    assert language_hint("multilingual", ["华为 Mate 60 Pro 手机 雅川青"]) is None
+    assert language_hint("/some/model.gguf", ["华为 手机"]) is None  # not a registered name: no claim
