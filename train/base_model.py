@@ -28,22 +28,19 @@ from ecomlm.runtime.errors import ModelLoadError
 MARKER = "source.json"
 FORMAT = 3  # bump when the written folder changes; older cached folders are rebuilt
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
-BASE_NAMES = ("gemma3-270m",)  # registered bases (runtime/models.py) besides 'base'
 
 
 def _source_path(ref: str | os.PathLike[str]) -> Path:
+    from ecomlm.runtime.models import MODELS
+
     text = str(ref)
-    if text == "base":
-        from ecomlm.runtime.model_ref import base_gguf_path
-        path = base_gguf_path()
-    elif text in BASE_NAMES:
-        from ecomlm.runtime.models import shipped_model
-        path = shipped_model(text).base.locate()
+    if text in MODELS and MODELS[text].adapter_dir is None:  # a registered base: base, gemma3-270m
+        path = MODELS[text].base.locate()
     else:
         path = Path(text).expanduser()
     if not path.exists():
-        raise ModelLoadError(f"base model {text!r} does not exist; give 'base', a .gguf file or a "
-                             f"Hugging Face model folder (with config.json)")
+        raise ModelLoadError(f"base model {text!r} does not exist; give 'base', 'gemma3-270m', a .gguf "
+                             f"file or a Hugging Face model folder (with config.json)")
     if path.is_dir() and not (path / "config.json").exists():
         ggufs = sorted(path.glob("*.gguf"))
         if len(ggufs) != 1:
