@@ -102,6 +102,15 @@ def trained(tiny):
     return root / "run"
 
 
+@pytest.fixture(scope="module")
+def merged(trained):
+    from ecomlm.train.merge import merge_run
+
+    out = trained.parent / "merged"
+    report = merge_run(trained, out)
+    return out, report
+
+
 def test_lora_steps_lower_the_loss(trained):
     losses = [json.loads(line)["loss"] for line in (trained / "log.jsonl").read_text().splitlines()
               if "loss" in json.loads(line)]
@@ -109,15 +118,13 @@ def test_lora_steps_lower_the_loss(trained):
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3
 
 
-def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(trained, tmp_path):
+def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(merged, tmp_path):
     from gguf import GGUFReader
 
     from ecomlm.quantize.export import ExportOptions, export_gguf
     from ecomlm.runtime.chat_formats import GEMMA
-    from ecomlm.train.merge import merge_run
 
-    merged = tmp_path / "merged"
-    report = merge_run(trained, merged)
+    merged, report = merged
     assert report["max_abs_logit_diff_merged_vs_adapter"] < 1e-4
     assert report["max_abs_logit_diff_merged_vs_base"] > 1e-3
     assert (merged / "tokenizer.model").exists()  # llama.cpp's converter reads Gemma's vocabulary from it
@@ -132,17 +139,15 @@ def test_merge_and_gguf_export_keep_vocabulary_template_and_logits(trained, tmp_
     assert parity["max_abs_logit_diff"] < 0.1, parity
 
 
-def test_shipped_gguf_lora_on_llama_cpp_matches_the_merged_model(tiny, trained, tmp_path):
+def test_shipped_gguf_lora_on_llama_cpp_matches_the_merged_model(tiny, trained, merged, tmp_path):
     """As ``--model multilingual`` runs: the base GGUF + the adapter GGUF applied by llama.cpp."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ecomlm.runtime.backends.llama_cpp_backend import LlamaCppBackend
-    from ecomlm.train.merge import merge_run
     from ecomlm.train.ship import ship_run
 
     shipped = ship_run(trained, tmp_path / "shipped")
-    merged = tmp_path / "merged"
-    merge_run(trained, merged)
+    merged = merged[0]
     backend = LlamaCppBackend(tiny["gguf"], lora_path=str(shipped / "adapter.gguf"), n_ctx=512)
     plain = LlamaCppBackend(tiny["gguf"], n_ctx=512)
     ids = backend.tokenize(backend.chat_prompt(MESSAGES[:2]))
@@ -157,14 +162,11 @@ def test_shipped_gguf_lora_on_llama_cpp_matches_the_merged_model(tiny, trained, 
     assert abs(base - want).max() > 0.2  # and the adapter really was applied
 
 
-def test_onnx_export_reproduces_the_merged_model(trained, tmp_path):
+def test_onnx_export_reproduces_the_merged_model(merged, tmp_path):
     pytest.importorskip("optimum.exporters.onnx")
     from ecomlm.quantize.export import ExportOptions, export_onnx
-    from ecomlm.train.merge import merge_run
 
-    merged = tmp_path / "merged"
-    merge_run(trained, merged)
-    data = export_onnx(str(merged), tmp_path / "onnx", ["fp32"],
+    data = export_onnx(str(merged[0]), tmp_path / "onnx", ["fp32"],
                        ExportOptions(parity_prompts=3, parity_tokens=8, progress=False))
     parity = data["artifacts"][0]["parity"]
     assert parity["tokenizer_match"] == 1.0 and parity["greedy_exact"] == 1.0, parity
