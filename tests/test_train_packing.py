@@ -67,6 +67,17 @@ def test_task_weights_repeat_and_thin_examples_deterministically(tiny):
         tokenize_corpus(tok, records, 512, progress=False, task_weights={"qa": -1})
 
 
+def test_language_weights_multiply_the_task_weights(tiny):
+    _, tok = tiny
+    records = [{"task": "qa", "lang": lang, "messages": CONVERSATIONS[i % 3]}
+               for i, lang in enumerate(["en", "zh"] * 20)]
+    out = tokenize_corpus(tok, records, 512, progress=False, language_weights={"en": 0, "zh": 2},
+                          task_weights={"qa": 1.5})
+    assert out.per_task["qa"] == 60  # 20 zh records x 3 copies (2 x 1.5), no en
+    with pytest.raises(InvalidInputError, match=">= 0"):
+        tokenize_corpus(tok, records, 512, progress=False, language_weights={"zh": -1})
+
+
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_packed_logits_equal_logits_alone(tiny, attn):
     model, tok = tiny

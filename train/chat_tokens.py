@@ -111,7 +111,7 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
     ``limit`` keeps the first N usable records. ``task_weights`` ({task: weight}, default 1) repeats
     or thins out the usable examples of a task (see ``repeats``), deterministically for a ``seed``,
     so a resumed run rebuilds the same set. ``language_weights`` ({lang: weight}, default 1)
-    multiplies in by the record's ``lang``; a record thinned to no copy is not tokenized at all.
+    multiplies in by the record's ``lang``.
     """
     from tqdm.auto import tqdm
 
@@ -125,11 +125,6 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
     for record in tqdm(records, desc="tokenizing", unit="ex", disable=not progress, mininterval=2):
         if limit is not None and usable >= limit:
             break
-        task = str(record.get("task", "?"))
-        weight = weights.get(task, 1.0) * lang_weights.get(str(record.get("lang", "?")), 1.0)
-        n = repeats(weight, rng) if weight != 1.0 else 1
-        if n == 0:
-            continue
         example = tokenize_messages(tokenizer, record["messages"])
         if len(example) > max_len:
             out.dropped_too_long += 1
@@ -137,6 +132,9 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
             out.dropped_no_answer += 1
         else:
             usable += 1
+            task, lang = str(record.get("task", "?")), str(record.get("lang", "?"))
+            weighted = task in weights or lang in lang_weights
+            n = repeats(weights.get(task, 1.0) * lang_weights.get(lang, 1.0), rng) if weighted else 1
             out.examples.extend([example] * n)
             out.per_task[task] = out.per_task.get(task, 0) + n
     return out
