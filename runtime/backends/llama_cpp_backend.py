@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..chat_formats import for_architecture
 from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
 from .automaton import DecoderCache
 from .base import Backend
-from ..chat_formats import for_architecture
 from .chat_segments import render_segmented, tokenize_segments
 from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary, drop_last_line, repeated_line
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
