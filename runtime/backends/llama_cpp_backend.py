@@ -113,10 +113,15 @@ class LlamaCppBackend(Backend):
         if lora_path is not None:
             check_gguf_file(Path(lora_path))
         try:
+            from llama_cpp._utils import suppress_stdout_stderr
+
             decode, batch = thread_counts(n_threads, n_threads_decode)
-            self.llm = deadline_llama_class(Llama)(  # its eval stops at the caller's deadline
-                model_path=str(path), lora_path=lora_path, n_ctx=n_ctx, n_threads=decode,
-                n_threads_batch=batch, n_batch=n_batch, seed=seed, verbose=False)
+            # llama.cpp writes load notes to stderr even when not verbose (Gemma 3: the sliding-window
+            # cache, the LoRA's buffer fallback): kept off the user's terminal
+            with suppress_stdout_stderr(disable=os.environ.get("ECOMLM_LLAMA_LOG") == "1"):
+                self.llm = deadline_llama_class(Llama)(  # its eval stops at the caller's deadline
+                    model_path=str(path), lora_path=lora_path, n_ctx=n_ctx, n_threads=decode,
+                    n_threads_batch=batch, n_batch=n_batch, seed=seed, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise ModelLoadError(f"llama.cpp could not load {str(path)!r} (truncated or unsupported "
                                  f"GGUF?): {e}") from e
