@@ -190,6 +190,7 @@ def start_run(session: Session, *, base: str, data: Any, val: Any, resume: bool)
     import yaml
 
     from ecomlm.source.base import source_hash, source_path
+
     from .checkpoint import latest_checkpoint, load_checkpoint
 
     run_dir, examples, state = session.run_dir, session.examples, RunState()
