@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 def run_chain(out: Path, gguf_quants: Sequence[str], onnx_quants: Sequence[str], parity: bool,
               threads: int = 2) -> dict[str, Any]:
     """Run the chain into ``out`` (``gguf/``, ``onnx/``) and return the step times."""
-    from ecomlm.quantize.converter import ensure_converter
+    from ecomlm.source.converter import ensure_converter
     from ecomlm.quantize.export import ExportOptions, export_gguf, export_onnx
 
     converter = ensure_converter()  # in the real cache: a one-time download, not part of the chain

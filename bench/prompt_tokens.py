@@ -149,7 +149,7 @@ def cmd_bench_prompt_tokens(args: argparse.Namespace) -> int:
 
     from transformers import AutoTokenizer
 
-    from ecomlm.train.base_model import materialize_base
+    from ecomlm.source.base import materialize_base
     from ecomlm.train.corpus_file import read_corpus
 
     tokenizer = AutoTokenizer.from_pretrained(materialize_base(args.base))

@@ -79,7 +79,12 @@ def check_command(args: Any) -> None:
 
 def explain_missing_module(exc: ModuleNotFoundError) -> Optional[str]:
     """The one-line message for a missing optional module, or ``None`` if it is not one."""
-    top = (exc.name or "").split(".")[0]
+    parts = (exc.name or "").split(".")
+    top, root = parts[0], clone_root()
+    if top == "ecomlm" and len(parts) > 1 and root is not None and (root / parts[1]).is_dir():
+        # an editable install maps the sub-packages it was made with: a folder added since is missing
+        return (f"{exc.name} is not mapped by this editable install, which predates it: run "
+                f"`.venv/bin/python -m pip install --no-deps -e .` (or `bash scripts/setup.sh all`) in the clone")
     extra = MODULE_EXTRAS.get(top)
     if extra is None:
         return None

@@ -57,8 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explained(error: ModuleNotFoundError) -> int:
+    """A missing optional module (or sub-package) as one line naming the fix; others re-raised."""
+    message = explain_missing_module(error)
+    if message is None:
+        raise error
+    print(f"ecomlm: error: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as e:  # e.g. an editable install older than a sub-package
+        return _explained(e)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -70,11 +82,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"ecomlm: error: {e}", file=sys.stderr)
         return 1
     except ModuleNotFoundError as e:
-        message = explain_missing_module(e)
-        if message is None:
-            raise
-        print(f"ecomlm: error: {message}", file=sys.stderr)
-        return 1
+        return _explained(e)
     except KeyboardInterrupt:
         print("ecomlm: interrupted", file=sys.stderr)
         return 130

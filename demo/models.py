@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from ecomlm.runtime.backends import KIND_TO_BACKEND
 from ecomlm.runtime.errors import EcomError
 from ecomlm.runtime.model_ref import resolve
 from ecomlm.runtime.models import MODELS
@@ -15,7 +16,6 @@ from ecomlm.runtime.models import MODELS
 from .pool import path_size
 
 DEFAULT_EXPORTS_DIR = Path("exports")
-_KIND_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _choice(ref: str) -> Optional[ModelChoice]:
     except EcomError:
         return None
     size = path_size(resolved.path) + (path_size(resolved.adapter) if resolved.adapter else 0)
-    return ModelChoice(ref=ref, backend=_KIND_BACKEND[resolved.kind], size_bytes=size)
+    return ModelChoice(ref=ref, backend=KIND_TO_BACKEND[resolved.kind], size_bytes=size)
 
 
 def _finished(path: Path, base: Path) -> bool:

@@ -125,7 +125,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .converter import ensure_converter
+    from ecomlm.source.converter import ensure_converter
 
     conv = ensure_converter()
     print(f"llama.cpp converter (llama-cpp-python {conv.version}) in {conv.root}")

@@ -111,7 +111,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
                 opts: Optional[ExportOptions] = None) -> dict[str, Any]:
     """Convert ``model`` to GGUF files in ``out`` (``<name>-<TYPE>.gguf`` + ``manifest.json``)."""
     from . import gguf_export as ge
-    from .converter import ensure_converter
+    from ecomlm.source.converter import ensure_converter
     from .parity import GGUFScorer
 
     opts = opts or ExportOptions()

@@ -1,6 +1,6 @@
 """Hugging Face folder -> GGUF files (F16 and llama.cpp quantizations), with llama.cpp's own tools.
 
-F16 (or F32/BF16) comes from ``convert_hf_to_gguf.py`` run as a subprocess (see ``converter.py``);
+F16 (or F32/BF16) comes from ``convert_hf_to_gguf.py`` run as a subprocess (see ``ecomlm.source.converter``);
 every other type is quantized from the F16 file by ``llama_cpp.llama_model_quantize``. The converter
 copies the chat template and the EOS/end-of-turn tokens into the GGUF metadata, so llama.cpp,
 Ollama and LM Studio run the file as it is. The real bits per weight of each file are measured
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .converter import Converter, ensure_converter
-from .hygiene import run_child
 from ecomlm.runtime.errors import EcomError
+from ecomlm.source.converter import Converter, ensure_converter
 
+from .hygiene import run_child
 from .source import UnsupportedModelError
 
 #: converter output types (written directly by convert_hf_to_gguf.py)

@@ -63,14 +63,11 @@ def default_adapter() -> Optional[Path]:
 
 def resolve(ref: str | os.PathLike[str] = "default") -> ResolvedModel:
     """Resolve ``ref``; raise ``ModelLoadError`` naming the fix when it points at nothing usable."""
+    from .models import MODELS  # the registry imports this module: imported here
+
     text = str(ref)
-    if text == "base":
-        return ResolvedModel("base", "gguf", base_gguf_path())
-    if text == "default":
-        return ResolvedModel("default", "gguf", base_gguf_path(), default_adapter())
-    if text in ("gemma3-270m", "multilingual"):
-        from .models import shipped_model
-        return shipped_model(text).resolve()
+    if text in MODELS:  # default, multilingual, base, gemma3-270m
+        return MODELS[text].resolve()
     path = Path(text).expanduser()
     if not path.exists():
         raise ModelLoadError(f"model {text!r} does not exist; use 'default', 'base', a .gguf file, "

@@ -48,7 +48,7 @@ def test_existing_output_needs_force(tmp_path, capsys):
 
 
 def test_converter_not_found_is_explained(tmp_path, monkeypatch):
-    from ecomlm.quantize.converter import ConverterUnavailableError, ensure_converter
+    from ecomlm.source.converter import ConverterUnavailableError, ensure_converter
 
     monkeypatch.setenv("ECOMLM_LLAMA_CPP_SRC", str(tmp_path / "missing"))
     with pytest.raises(ConverterUnavailableError, match="convert_hf_to_gguf.py"):
@@ -73,7 +73,7 @@ def _sdist(path, version, members):
 
 
 def test_converter_is_taken_from_an_sdist_tarball_atomically(tmp_path, monkeypatch):
-    from ecomlm.quantize.converter import (LLAMA_CPP_PYTHON_VERSION, ConverterUnavailableError,
+    from ecomlm.source.converter import (LLAMA_CPP_PYTHON_VERSION, ConverterUnavailableError,
                                            ensure_converter)
 
     v = LLAMA_CPP_PYTHON_VERSION
@@ -94,7 +94,7 @@ def test_converter_is_taken_from_an_sdist_tarball_atomically(tmp_path, monkeypat
 
 
 def test_tokenizer_repair_only_touches_gguf_derived_tokenizers():
-    from ecomlm.quantize.tokenizer_repair import repair_tokenizer_json
+    from ecomlm.source.tokenizer_repair import repair_tokenizer_json
 
     plain = {"model": {"type": "BPE", "byte_fallback": False}, "pre_tokenizer": {"type": "ByteLevel"},
              "decoder": {"type": "ByteLevel"}}

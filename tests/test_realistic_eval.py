@@ -155,3 +155,34 @@ def test_eval_realistic_command_runs_the_base_model(tmp_path, base_gguf):
     labels = [p["pred"] for p in preds if p["model"] == "base" and p["task"] == "sentiment"]
     assert all(lab in ("positive", "negative", "neutral") for lab in labels)
     assert "| sentiment | micro-F1 | 2 |" in (out / "results.md").read_text()
+
+
+def test_every_output_kind_has_a_scoring_form_a_gold_check_and_a_baseline():
+    """eval-realistic takes all of it from the kinds: a new kind works on a set of its own tasks."""
+    from test_every_kind import FIELDS, RAWS, tasks_of
+
+    from ecomlm.evaluate.realistic_items import BASELINES
+    from ecomlm.runtime.kinds import KINDS, OutputKind
+
+    for name, kind in KINDS.items():
+        assert kind.baseline in BASELINES, name
+        assert type(kind).reads_back is not OutputKind.reads_back, name
+        for task in tasks_of(kind):
+            fields = catalog.normalize_fields(task, {f: FIELDS[f] for f in task.required})
+            for raw in RAWS:
+                pred = rv.comparable(kind.parse(task, raw, fields))
+                assert isinstance(pred.text, str) and all(len(i) == 2 for i in pred.items)
+            item = rv.Item(id="x", task=task.name, fields=fields, answer=None)
+            if kind.baseline != "majority":  # the majority needs gold answers
+                what, answers = rv.baseline_answers(task.name, [item])
+                assert what and len(answers) == 1
+
+
+def test_a_shopper_question_among_two_products_shows_its_inputs_in_the_report(tmp_path):
+    items = rv.load_items(_write(tmp_path / "set", [
+        {"task": "which_of_two", "answer": "A",
+         "fields": {"query": "red shoes", "product_a": "red running shoes", "product_b": "blue hat"}}]))
+    scored = rv.run_model(GoldModel(items), items)
+    md = rv.render_markdown({"gold": rv.summarize(scored)}, {"which_of_two": {
+        "score": 0.0, "what": "majority: A"}}, {"gold": scored})
+    assert "| which_of_two | best | 1.00 | red shoes / red running shoes / blue hat | A | A |" in md

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from ecomlm.train.base_model import MARKER, load_base_model, materialize_base  # noqa: E402
+from ecomlm.source.base import MARKER, load_base_model, materialize_base  # noqa: E402
 from tiny_models import tiny_model_dir  # noqa: E402
 
 

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
-from ecomlm.train.merge import merge_run  # noqa: E402
+from ecomlm.source.merge import merge_run  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
 from corpus_fixtures import write_corpus  # noqa: E402
 from tiny_models import tiny_model_dir  # noqa: E402

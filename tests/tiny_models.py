@@ -6,7 +6,7 @@
 - ``make_tiny_llama``: the base model's real tokenizer (SmolLM2's, with its chat template and
   ``<|im_end|>`` as EOS), read from the bundled base GGUF once and cached under
   ``<cache>/tiny-tokenizer-*`` (repaired to tokenize as llama.cpp does, see
-  ``quantize/tokenizer_repair.py``); tests of export and backends run every step of the real pipeline
+  ``source/tokenizer_repair.py``); tests of export and backends run every step of the real pipeline
   on it, in seconds.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ def tiny_model_dir(out_dir: str | os.PathLike[str], *, seed: int = 0, hidden_siz
 def base_tokenizer_folder(gguf_path: Optional[Path] = None) -> Path:
     """The base model's tokenizer as a Hugging Face folder (built once from the GGUF, then cached)."""
     from ecomlm.runtime.model_ref import base_gguf_path
-    from ecomlm.train.base_model import cache_root
+    from ecomlm.runtime.cache import cache_root
 
     src = Path(gguf_path) if gguf_path else base_gguf_path()
     out = cache_root() / f"tiny-tokenizer-v2-{src.stat().st_size}"  # v2: generic fast class
@@ -91,12 +91,11 @@ def base_tokenizer_folder(gguf_path: Optional[Path] = None) -> Path:
     from transformers import AutoTokenizer
 
     from ecomlm.runtime.atomic_io import atomic_dir
-    from ecomlm.train.base_model import _gguf_tokenizer_fields
-
-    from ecomlm.quantize.tokenizer_repair import repair_folder
+    from ecomlm.source.hf_tokenizer import gguf_tokenizer_fields
+    from ecomlm.source.tokenizer_repair import repair_folder
 
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-    tok.chat_template = _gguf_tokenizer_fields(src)["chat_template"]  # gguf-py: no llama.cpp needed
+    tok.chat_template = gguf_tokenizer_fields(src)["chat_template"]  # gguf-py: no llama.cpp needed
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|im_end|>"
     with atomic_dir(out) as tmp:

@@ -36,7 +36,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from .merge import merge_run
+    from ecomlm.source.merge import merge_run
 
     report = merge_run(args.run, args.out, dtype=args.dtype, tol=args.tol)
     print(f"merged into {args.out}: max |logit diff| merged vs adapter "

@@ -41,7 +41,7 @@ def _half_precision_adapter(src: Path, dest: Path) -> None:
 
 def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEFAULT_ADAPTER.parent) -> Path:
     """Write ``run_dir``'s finished adapter as a shipped adapter folder at ``dest``; return ``dest``."""
-    from .merge import adapter_to_gguf
+    from ecomlm.source.merge import adapter_to_gguf
 
     run = Path(run_dir)
     if not (run / "adapter" / "adapter_config.json").exists():

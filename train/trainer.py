@@ -123,7 +123,7 @@ def build_model(base: str, run_dir: Path, config: TrainConfig, *, resume: bool) 
     from accelerate.utils import set_seed
     from peft import LoraConfig, get_peft_model
 
-    from .base_model import load_base_model, materialize_base
+    from ecomlm.source.base import load_base_model, materialize_base
 
     cuda = torch.cuda.is_available()
     precision = _precision(config, cuda)
@@ -189,7 +189,8 @@ def start_run(session: Session, *, base: str, data: Any, val: Any, resume: bool)
     import torch
     import yaml
 
-    from .base_model import _source_path, source_hash
+    from ecomlm.source.base import source_hash, source_path
+
     from .checkpoint import latest_checkpoint, load_checkpoint
 
     run_dir, examples, state = session.run_dir, session.examples, RunState()
@@ -210,7 +211,7 @@ def start_run(session: Session, *, base: str, data: Any, val: Any, resume: bool)
         run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(run_dir / "config.yaml") as f:
             yaml.safe_dump(config_to_dict(session.config), f, sort_keys=False)
-        train_set, src = session.train_set, _source_path(base)
+        train_set, src = session.train_set, source_path(base)
         info = {"base": str(base), "base_source": str(src), "base_sha256": source_hash(src),
                 "base_dir": str(session.base_dir), "data": str(data), "val": str(val) if val else None,
                 "examples": len(examples), "dropped_too_long": train_set.dropped_too_long,

@@ -15,7 +15,7 @@ from typing import Optional
 def val_loss(base: str, val: str | os.PathLike[str], *, run: str | os.PathLike[str] | None = None,
              max_seq_len: int = 2048, max_examples: int = 512, rows: int = 8, chunk: int = 2048) -> float:
     """Loss (nats per assistant token) of ``base`` (+ ``run``'s adapter) on the first ``max_examples``."""
-    from .base_model import load_base_model
+    from ecomlm.source.base import load_base_model
     from .chat_tokens import load_corpus
     from .loss import PackedCausalLMLoss
     from .validate import validate

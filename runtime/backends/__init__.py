@@ -12,21 +12,22 @@ from ..model_ref import ResolvedModel
 from .base import Backend
 
 BACKENDS = ("llama.cpp", "onnxruntime", "torch")
-_KIND_TO_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
+#: the backend that runs each model format (``ResolvedModel.kind``) by default
+KIND_TO_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
 
 
 def load_backend(model: ResolvedModel, backend: Optional[str] = None, **options: Any) -> Backend:
     """Load ``model`` on ``backend`` (by default the one that fits the model's format)."""
-    name = backend or _KIND_TO_BACKEND[model.kind]
+    name = backend or KIND_TO_BACKEND[model.kind]
     n_ctx = options.get("n_ctx")
     if n_ctx is not None and (isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 1):
         raise InvalidInputError(f"n_ctx must be a positive number of tokens, not {n_ctx!r} "
                                 f"(the model's context window; 4096 by default)")
     if name not in BACKENDS:
         raise BackendUnavailableError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    if _KIND_TO_BACKEND[model.kind] != name:
+    if KIND_TO_BACKEND[model.kind] != name:
         raise ModelLoadError(f"{model.ref!r} is a {model.kind} model, which runs on "
-                             f"{_KIND_TO_BACKEND[model.kind]}, not {name}")
+                             f"{KIND_TO_BACKEND[model.kind]}, not {name}")
     if name == "llama.cpp":
         from .llama_cpp_backend import LlamaCppBackend
         return LlamaCppBackend(model.path, lora_path=str(model.adapter) if model.adapter else None,

@@ -12,6 +12,9 @@ A kind owns, for every task of its kind:
   tests);
 - ``metrics`` (evaluation; the first is the task's metric), ``scored`` and ``scored_gold``: a
   result or a held-out gold answer as ``(items, text)`` that the metrics compare;
+- ``reads_back``: whether a gold answer parsed back whole (a hand-labelled set checks its golds),
+  ``text_sep`` (the items of an answer as one text) and ``baseline`` (the trivial baseline
+  ``eval-realistic`` scores beside the models);
 - the demo's ``highlight`` and ``table``, and the corpus builder's ``balance_key``.
 
 Kinds register themselves by name in ``KINDS`` (``register``); ``Task.output`` names one.
@@ -45,6 +48,11 @@ class OutputKind:
     free_text: bool = False
     #: contextual label calibration applies (on tasks with a text input)
     calibrates: bool = False
+    #: what joins the items of one answer into one text (``scored``'s ``sep`` where the task has none)
+    text_sep: str = ", "
+    #: the trivial baseline: ``majority`` (the most frequent gold answer), ``source`` (the whole
+    #: source text), ``empty`` (no answer) or ``inputs`` (the attribute values joined, else empty)
+    baseline: str = "empty"
 
     def options(self, task: Any, fields: Mapping[str, Any]) -> list[str]:
         """The closed answer set (labels, types, attributes, candidates or fixed options)."""
@@ -86,6 +94,11 @@ class OutputKind:
         """A held-out gold answer as ``scored`` gives: ``terms`` are its (type, term) spans,
         ``labels()`` its gold labels, ``gold_result(answer)`` parses an answer of the kind's own
         form through the same path as model output."""
+        raise NotImplementedError
+
+    def reads_back(self, task: Any, answer: Any, result: Any) -> bool:
+        """Whether ``result``, the gold ``answer`` parsed through ``format`` and ``parse``, holds all
+        of it: nothing dropped, merged or mapped away."""
         raise NotImplementedError
 
     def highlight(self, task: Any, result: Any, fields: Mapping[str, Any]) -> Optional[Any]:

@@ -25,6 +25,8 @@ def _labels_check(result: Mapping[str, Any], one: bool) -> Optional[str]:
 class _OneOf(OutputKind):
     """Exactly one option (decoded under ``Choice``)."""
 
+    baseline = "majority"
+
     def constraint(self, task: Any, fields: Mapping[str, Any], *, allow_none: bool = True,
                    copy_spans: bool = True) -> Optional[Constraint]:
         return Choice(tuple(self.options(task, fields)))
@@ -42,6 +44,9 @@ class _LabelKind(_OneOf):
     """A ``LabelResult``: ``labels`` chosen among ``candidates``."""
 
     result_type = LabelResult
+
+    def reads_back(self, task: Any, answer: Any, result: LabelResult) -> bool:
+        return len(set(result.labels)) == 1
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> LabelResult:
         options = self.options(task, fields)
@@ -90,6 +95,9 @@ class Labels(Label):
 
     def format(self, task: Any, answer: Any) -> str:
         return "\n".join(answer) if answer else NONE_ANSWER
+
+    def reads_back(self, task: Any, answer: Any, result: LabelResult) -> bool:
+        return len(set(result.labels)) == len(answer)
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> LabelResult:
         options = self.options(task, fields)
@@ -160,6 +168,9 @@ class YesNo(_OneOf):
 
     def answer_text(self, result: MatchResult) -> str:
         return YES if result.match else NO
+
+    def reads_back(self, task: Any, answer: Any, result: MatchResult) -> bool:
+        return True  # every answer reads as yes or no
 
     def check(self, task: Any, fields: Mapping[str, Any], result: Mapping[str, Any]) -> Optional[str]:
         if not isinstance(result.get("match"), bool):

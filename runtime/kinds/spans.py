@@ -27,10 +27,14 @@ class _SpanLines(OutputKind):
     result_type = SpansResult
     copies_spans = True
     typed = False
+    text_sep = "\n"
 
     def format(self, task: Any, answer: Any) -> str:
         lines = [f"{t}: {s}" for t, s in answer] if self.typed else list(answer)
         return "\n".join(lines) if lines else NONE_ANSWER
+
+    def reads_back(self, task: Any, answer: Any, result: SpansResult) -> bool:
+        return len({(s.type, s.text) for s in result.spans}) == len(answer) and not result.dropped
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> SpansResult:
         options = self.options(task, fields)
@@ -136,9 +140,13 @@ class AnswerSpan(OutputKind):
     result_type = AnswerResult
     metrics = ("rouge_l",)
     copies_spans = True
+    baseline = "source"
 
     def format(self, task: Any, answer: Any) -> str:
         return str(answer) if answer else NONE_ANSWER
+
+    def reads_back(self, task: Any, answer: Any, result: AnswerResult) -> bool:
+        return bool(result.span and result.span.text) == bool(answer) and not result.dropped
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> AnswerResult:
         text = raw.strip()

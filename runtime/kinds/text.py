@@ -18,9 +18,13 @@ class Text(OutputKind):
     result_type = TextResult
     metrics = ("rouge_l",)
     free_text = True
+    baseline = "inputs"
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> TextResult:
         return TextResult(task=task.name, raw=raw, text=raw.strip())
+
+    def reads_back(self, task: Any, answer: Any, result: TextResult) -> bool:
+        return result.text == str(answer).strip() != ""
 
     def constraint(self, task: Any, fields: Mapping[str, Any], *, allow_none: bool = True,
                    copy_spans: bool = True) -> Optional[Constraint]:

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ecomlm.runtime.cache import cache_root
 from ecomlm.runtime.errors import EcomError
 
 #: must equal the llama-cpp-python pin in pyproject.toml (the converter matches that build)
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 #: what we take from the sdist's vendor/llama.cpp
-# convert_lora_to_gguf.py turns a peft adapter into a GGUF LoRA (used by ecomlm.train.merge).
+# convert_lora_to_gguf.py turns a peft adapter into a GGUF LoRA (used by ``merge.adapter_to_gguf``).
 _MEMBERS = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion", "gguf-py", "LICENSE")
 _MARKER = "ecomlm-converter.json"
 
@@ -63,7 +64,6 @@ class Converter:
 
 
 def cache_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
-    from ecomlm.train.base_model import cache_root
     return cache_root() / f"llama-cpp-{version}"
 
 
