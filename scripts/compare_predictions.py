@@ -1,0 +1,33 @@
+"""Compare the answers of two `ecomlm eval` runs item by item (same task and index): how many are
+identical (raw output and parsed answer), and the first differences. Used to check that a refactor
+changed no answer of the shipped model.
+
+    python scripts/compare_predictions.py OLD/predictions.jsonl [...] -- NEW/predictions.jsonl [...]
+"""
+from __future__ import annotations
+
+import sys
+
+from ecomlm.runtime.jsonl import read_jsonl
+
+
+def load(paths: list[str]) -> dict:
+    return {(r["model"], r["task"], r["index"]): r for p in paths for r in read_jsonl(p)}
+
+
+def main(argv: list[str]) -> int:
+    if "--" not in argv:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    cut = argv.index("--")
+    old, new = load(argv[:cut]), load(argv[cut + 1:])
+    shared = sorted(set(old) & set(new))
+    diffs = [k for k in shared if (old[k]["raw"], old[k]["pred"]) != (new[k]["raw"], new[k]["pred"])]
+    print(f"{len(shared)} items in both runs: {len(shared) - len(diffs)} identical, {len(diffs)} different")
+    for k in diffs[:5]:
+        print(f"  {k}: {old[k]['raw']!r} -> {new[k]['raw']!r}")
+    return 1 if diffs or not shared else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
