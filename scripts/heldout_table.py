@@ -1,0 +1,50 @@
+"""One markdown table of held-out scores from several `ecomlm eval` runs (their results.json), one
+column per model, the majority baseline beside them, each task's headline metric, and pooled rows
+per language. Runs of one model over different task subsets are merged.
+
+    python scripts/heldout_table.py RUN_DIR [RUN_DIR ...]
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ecomlm.evaluate.report import headline_metric  # Rouge-L where it applies, else micro-F1 (results.md)
+
+NAMES = {"micro_f1": "micro-F1", "rouge_l": "Rouge-L", "macro_f1": "macro-F1"}
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    models: dict[str, dict[str, dict]] = {}
+    majority: dict[str, dict] = {}
+    for run in argv:
+        data = json.loads((Path(run) / "results.json").read_text())
+        for model, res in data["models"].items():
+            models.setdefault(model, {}).update(res["tasks"])
+        majority.update({t: s for t, s in data["baselines"].get("majority", {}).get("tasks", {}).items() if s})
+    tasks = sorted({t for res in models.values() for t in res}, key=lambda t: (not t.startswith("EN"), t))
+    names = list(models)
+    print("| task | metric | " + " | ".join(f"{m} (n)" for m in names) + " | majority |")
+    print("|---|---|" + "---|" * (len(names) + 1))
+    for t in tasks:
+        metric = headline_metric(t)
+        cells = [f"{models[m][t][metric]:.2f} ({models[m][t]['n']})" if t in models[m] else "–" for m in names]
+        maj = majority.get(t, {}).get(metric)
+        print(f"| {t} | {NAMES[metric]} | " + " | ".join(cells) + f" | {'–' if maj is None else f'{maj:.2f}'} |")
+    for lang in ("EN", "ZH"):
+        for metric in ("micro_f1", "macro_f1", "rouge_l"):
+            cells = []
+            for m in names:
+                vals = [s[metric] for t, s in models[m].items() if t.startswith(lang) and s.get(metric) is not None]
+                cells.append(f"{sum(vals) / len(vals):.2f} ({len(vals)} tasks)" if vals else "–")
+            if any(c != "–" for c in cells):
+                print(f"| **pooled {lang}** | {NAMES[metric]} | " + " | ".join(cells) + " | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
