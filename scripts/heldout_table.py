@@ -2,7 +2,7 @@
 column per model, the majority baseline beside them, each task's headline metric, and pooled rows
 per language. Runs of one model over different task subsets are merged.
 
-    python scripts/heldout_table.py RUN_DIR [RUN_DIR ...]
+    python scripts/heldout_table.py RUN_DIR_OR_RESULTS_JSON [...]
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     models: dict[str, dict[str, dict]] = {}
     majority: dict[str, dict] = {}
     for run in argv:
-        data = json.loads((Path(run) / "results.json").read_text())
+        path = Path(run)
+        data = json.loads((path / "results.json" if path.is_dir() else path).read_text())
         for model, res in data["models"].items():
             models.setdefault(model, {}).update(res["tasks"])
         majority.update({t: s for t, s in data["baselines"].get("majority", {}).get("tasks", {}).items() if s})
