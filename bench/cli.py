@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ecomlm.runtime.cli import add_models_options
 
-from . import export_chain, http_batch, prompt_tokens, threads
+from . import decode_rows, export_chain, http_batch, prompt_tokens, threads
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             ("bench-threads", threads, "prompt and decode tokens/s of llama.cpp per thread split"),
             ("bench-prompt-tokens", prompt_tokens, "where a training instance's tokens go, per task"),
             ("bench-export-chain", export_chain, "wall time of the whole export chain, cold cache"),
-            ("bench-http-batch", http_batch, "NER items/s through the HTTP API: a request per item vs the batch route")):
+            ("bench-http-batch", http_batch, "NER items/s through the HTTP API: a request per item vs the batch route"),
+            ("bench-decode-rows", decode_rows, "cost and exactness of checking several tokens in one llama.cpp pass")):
         q = sub.add_parser(name, help=what, description=module.__doc__.split("\n\n")[0])
         module.add_arguments(q)
         q.set_defaults(func=getattr(module, "cmd_" + name.replace("-", "_")))

@@ -1,4 +1,4 @@
-"""Does label calibration help a single-label task? Accuracy with and without, on a corpus split.
+"""Does label calibration help a single-label or yes/no task? Accuracy with and without, on a corpus split.
 
     python -m ecomlm.evaluate.calibration_check --data corpus/val_en.jsonl --task product_category \\
         [--model default] [--limit 200] [--threads 1]
@@ -17,6 +17,7 @@ from itertools import islice
 from typing import Any, Iterable, Optional, Sequence
 
 from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.fields import FIELDS
 
 _CAPTION_FIELD = {spec.caption: name for name, spec in FIELDS.items()}
@@ -45,7 +46,11 @@ def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dic
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         answer = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
         fields = fields_of(task, user)
-        if fields is not None and answer in fields.get(task.options_field or "", ()):
+        try:
+            options = catalog.options_of(task, catalog.normalize_fields(task, fields)) if fields else []
+        except InvalidInputError:  # a field that does not read back from its prompt line
+            continue
+        if answer in options:
             yield fields, answer
 
 
@@ -58,7 +63,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ecomlm.evaluate.calibration_check",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
-    p.add_argument("--task", action="append", dest="tasks", required=True, help="a single-label task (repeat)")
+    p.add_argument("--task", action="append", dest="tasks", required=True,
+                   help="a single-label or yes/no task (repeat)")
     p.add_argument("--model", default="default")
     p.add_argument("--limit", type=int, default=200, help="at most N instances a task")
     p.add_argument("--threads", type=int, default=None)
@@ -67,14 +73,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("| task | n | majority | greedy | calibrated |\n|---|---:|---:|---:|---:|")
     for name in args.tasks:
         task = catalog.get_task(name)
-        if not task.kind.calibrates:
-            raise SystemExit(f"{name} is not a single-label task")
+        if not task.kind.calibrates or not task.content_fields:
+            raise SystemExit(f"{name} is not a single-label or yes/no task")
         items = list(islice(instances(read_corpus(args.data), task), args.limit))
         gold = [a for _, a in items]
         greedy = calibrated = 0
         for fields, answer in tqdm(items, desc=name, unit="item"):
-            greedy += model.run(name, calibrate=False, **fields).label == answer  # type: ignore[attr-defined]
-            calibrated += model.run(name, calibrate=True, **fields).label == answer  # type: ignore[attr-defined]
+            greedy += task.kind.answer_text(model.run(name, calibrate=False, **fields)) == answer
+            calibrated += task.kind.answer_text(model.run(name, calibrate=True, **fields)) == answer
         n = max(1, len(items))
         majority = Counter(gold).most_common(1)[0][1] if gold else 0
         print(f"| {name} | {len(items)} | {100 * majority / n:.1f} | {100 * greedy / n:.1f} | "

@@ -3,7 +3,7 @@
 A small model has a prior over a label set that does not depend on the input (the fine-tuned model
 answers one favourite topic for most review sentences). Contextual calibration measures that prior:
 the model scores every label on the real prompt and on the same prompt with *content-free* inputs
-("N/A", "", "[MASK]"); the label probabilities (over the set) are divided by the mean content-free
+("N/A", "", "[MASK]"; in every input of the item: query and product alike for a matching task); the label probabilities (over the set) are divided by the mean content-free
 probabilities, and the largest wins. The content-free probabilities are computed once per
 (task, label set) and cached.
 
@@ -56,10 +56,12 @@ class ContextualCalibrator:
         return options[int(np.argmax(p))], p
 
 
-def content_free_fields(fields: Mapping[str, Any], text_field: str, text: str) -> dict[str, Any]:
-    """``fields`` with the item's text replaced by a content-free input (options kept)."""
+def content_free_fields(fields: Mapping[str, Any], content_fields: Sequence[str], text: str) -> dict[str, Any]:
+    """``fields`` with each of the item's own text inputs (``content_fields``: the text, or query and
+    product, or product A and B) replaced by a content-free input; options kept."""
     out = dict(fields)
-    out[text_field] = text
+    for name in content_fields:
+        out[name] = text
     return out
 
 

@@ -185,6 +185,9 @@ class MappingField(TextField):
     def from_text(self, text: str) -> Any:
         return parse_specs(text)
 
+    def from_prompt(self, value: str) -> Any:
+        return parse_specs(value)
+
     def from_form(self, raw: str) -> Any:
         return parse_specs(raw)
 

@@ -19,6 +19,7 @@ from .catalog import Task
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
+from .models import MODELS
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
@@ -38,6 +39,9 @@ class EcomModel:
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
+        shipped = MODELS.get(resolved.ref) if resolved is not None else None
+        #: tasks calibrated by default for this model (its registry entry, ``ShippedModel``)
+        self.calibrated_tasks = frozenset(shipped.calibrated_tasks if shipped is not None else ())
         self.copy_spans = copy_spans
         self._calibrator = ContextualCalibrator()
 
@@ -91,22 +95,23 @@ class EcomModel:
         return prompt
 
     def _calibrated(self, task: Task, calibrate: Optional[bool]) -> bool:
-        if not task.kind.calibrates or "text" not in task.fields:
+        if not task.kind.calibrates or not task.content_fields:
             return False
         for choice in (calibrate, self.calibrate):
             if choice is not None:
                 return choice
-        return task.calibrate
+        return task.calibrate or task.name in self.calibrated_tasks
 
-    def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> LabelResult:
+    def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
         score = lambda p: self.backend.option_logprobs(p, options)  # noqa: E731
-        shared = tuple((k, str(v)) for k, v in fields.items() if k != "text")
+        content = task.content_fields
+        shared = tuple((k, str(v)) for k, v in fields.items() if k not in content)
         prior = self._calibrator.prior(
             f"{task.name}{shared}", options, score,
-            lambda text: self.prompt_for(task, content_free_fields(fields, "text", text)))
+            lambda text: self.prompt_for(task, content_free_fields(fields, content, text)))
         label, _ = self._calibrator.choose(options, score(prompt), prior)
-        return LabelResult(task=task.name, raw=label, labels=[label], candidates=options)
+        return catalog.parse_answer(task, label, fields)
 
     def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
             calibrate: Optional[bool] = None, **fields: Any) -> Result:
@@ -114,9 +119,10 @@ class EcomModel:
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
         values, answer spans): the model must copy something from the input.
-        ``calibrate`` (single-label tasks on a text): score every label and divide by the model's
+        ``calibrate`` (single-label and yes/no tasks): score every label and divide by the model's
         label prior measured on content-free inputs (contextual calibration, ``calibration.py``)
-        instead of greedy decoding; ``None`` uses the model's setting, then the task's default.
+        instead of greedy decoding; ``None`` uses the model's setting, then the task's default and
+        the tasks the model's registry entry calibrates (``ShippedModel.calibrated_tasks``).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .fields import FIELDS, ListField, MappingField, TextField
 from .kinds import KINDS, OutputKind
 
 
@@ -54,6 +55,14 @@ class Task:
     @property
     def fields(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def content_fields(self) -> tuple[str, ...]:
+        """The item's own text inputs (not options): what contextual calibration replaces with
+        content-free values (``text``; ``query`` and ``product``; ``product_a`` and ``product_b``), not
+        lists or attribute tables."""
+        return tuple(f for f in self.required if isinstance(FIELDS.get(f), TextField)
+                     and not isinstance(FIELDS[f], (ListField, MappingField)) and not FIELDS[f].option)
 
 
 __all__ = ["Task"]

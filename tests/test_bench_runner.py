@@ -49,3 +49,28 @@ def test_bench_reports_every_figure(tmp_path, capsys):
     assert md == render_markdown(report)
     assert "API / raw" in md and "prefix-reuse gain" in md and "items/s n=2" in md
     assert "API / raw" in capsys.readouterr().out
+
+
+def test_decode_rows_sees_a_one_token_pass_as_itself(base_gguf):
+    """bench-decode-rows' exactness check compares real logits: one token evaluated alone and as a
+    batch of one is the same computation, so the difference is exactly 0; its pass timings are
+    positive and cover the requested row counts."""
+    from llama_cpp import Llama
+
+    from ecomlm.bench import decode_rows
+
+    llm = Llama(model_path=str(base_gguf), n_ctx=1024, n_threads=1, verbose=False)
+    try:
+        llm.reset()
+        llm.eval(llm.tokenize(decode_rows.CONTEXT.encode()))
+        n0 = llm.n_tokens
+        token = llm.tokenize(b"Brand", add_bos=False)
+        a = decode_rows._pass(llm, token, n0)
+        b = decode_rows._pass(llm, token, n0)
+        assert a.shape == (1, llm.n_vocab()) and (a == b).all()
+        costs = decode_rows.row_costs(llm, rows=(1, 2), repeats=1)
+        assert [k for k, _ in costs] == [1, 2] and all(ms > 0 for _, ms in costs)
+        diff, same = decode_rows.exactness(llm)
+        assert diff >= 0.0 and 0.0 <= same <= 1.0
+    finally:
+        llm.close()

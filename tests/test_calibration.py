@@ -71,3 +71,44 @@ def test_calibrated_labels_on_the_real_model_stay_in_the_set(base_model):
     scores = base_model.backend.option_logprobs(
         base_model.prompt_for("review_topic", {"text": texts[0], "labels": LABELS}), LABELS)
     assert all(np.isfinite(scores)) and np.exp(scores).sum() <= 1.0 + 1e-6
+
+
+def test_a_matching_task_calibrates_with_every_item_input_content_free(base_model):
+    """Yes/no tasks calibrate too: the prior is measured with query *and* product content-free (the
+    options' shared prefix kept), and the calibrated answer is a yes/no result."""
+    from ecomlm.runtime import catalog
+    from ecomlm.runtime.calibration import content_free_fields
+
+    task = catalog.get_task("query_match")
+    assert task.content_fields == ("query", "product")
+    assert catalog.get_task("review_topic").content_fields == ("text",)
+    fields = {"query": "red running shoes", "product": "Nike Pegasus 40 running shoe, red"}
+    assert content_free_fields(fields, task.content_fields, "N/A") == {"query": "N/A", "product": "N/A"}
+    prompts: list[str] = []
+    score = base_model.backend.option_logprobs
+    base_model.backend.option_logprobs = lambda p, o: prompts.append(p) or score(p, o)  # type: ignore[method-assign]
+    try:
+        result = base_model.run("query_match", calibrate=True, **fields)
+    finally:
+        base_model.backend.option_logprobs = score  # type: ignore[method-assign]
+    assert isinstance(result.match, bool)
+    assert len(prompts) == len(CONTENT_FREE) + 1
+    assert all("red running shoes" not in p and "Pegasus" not in p for p in prompts[:-1])
+    assert "Pegasus" in prompts[-1]
+
+
+def test_a_registered_model_turns_calibration_on_for_its_listed_tasks(base_model):
+    from ecomlm.runtime import EcomModel, catalog
+    from ecomlm.runtime.models import MODELS, ShippedModel, register_model
+
+    entry = MODELS["base"]
+    model = EcomModel(base_model.backend, base_model.resolved)
+    task = catalog.get_task("query_match")
+    assert not model._calibrated(task, None)
+    try:
+        register_model(ShippedModel(entry.name, entry.base, entry.adapter_dir, entry.languages,
+                                    entry.description, calibrated_tasks=("query_match",)))
+        model = EcomModel(base_model.backend, base_model.resolved)
+        assert model._calibrated(task, None) and not model._calibrated(task, False)
+    finally:
+        register_model(entry)

@@ -13,6 +13,7 @@ SCRIPTS = {  # subcommand -> module that is also `python -m MODULE`
     "val-loss": "ecomlm.train.val_loss", "ship": "ecomlm.train.ship", "loadtest": "ecomlm.demo.loadtest",
     "bench-threads": "ecomlm.bench.threads", "bench-prompt-tokens": "ecomlm.bench.prompt_tokens",
     "bench-export-chain": "ecomlm.bench.export_chain", "bench-http-batch": "ecomlm.bench.http_batch",
+    "bench-decode-rows": "ecomlm.bench.decode_rows",
 }
 
 

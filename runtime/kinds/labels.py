@@ -153,6 +153,7 @@ class YesNo(_OneOf):
     result_type = MatchResult
     metrics = ("micro_f1", "macro_f1")
     classification = True
+    calibrates = True
 
     def options(self, task: Any, fields: Mapping[str, Any]) -> list[str]:
         return list(task.fixed_options) if task.fixed_options else [YES, NO]
