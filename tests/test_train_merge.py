@@ -88,3 +88,19 @@ def test_ship_writes_a_gguf_lora_and_a_half_precision_peft_adapter(trained_run, 
     assert bytes(kind.parts[kind.data[0]]).decode() == "adapter"
     assert len(reader.tensors) == len(full)  # one GGUF tensor per lora_A / lora_B matrix
     assert not list(tmp_path.glob(".shipped.*"))  # no temp folder left behind
+
+
+def test_reshipping_keeps_the_model_card_and_replaces_the_adapter(trained_run, tmp_path):
+    from ecomlm.train.ship import ship_run
+
+    dest = tmp_path / "shipped"
+    dest.mkdir()
+    (dest / "README.md").write_text("# model card\n")
+    (dest / "heldout.json").write_text('{"summary": "NER 9.2"}\n')
+    (dest / "adapter.gguf").write_bytes(b"old")
+    (dest / "stale.txt").write_text("from an older run\n")
+    ship_run(trained_run, dest)
+    assert (dest / "README.md").read_text() == "# model card\n"
+    assert (dest / "heldout.json").read_text() == '{"summary": "NER 9.2"}\n'
+    assert (dest / "adapter.gguf").read_bytes()[:4] == b"GGUF"
+    assert not (dest / "stale.txt").exists()

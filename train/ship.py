@@ -7,7 +7,9 @@ The shipped folder is a small run folder that both halves of the project read:
 - ``adapter/``: the peft adapter (float16 safetensors), which ``ecomlm merge`` / ``ecomlm export``
   merge into the base for GGUF and ONNX export;
 - ``run.json``, ``config.yaml``, ``report.json``, ``log.jsonl``, ``loss.png``: what it was trained on
-  and how, for the model card.
+  and how, for the model card;
+- ``README.md`` (the model card) and ``heldout.json`` (its held-out summary, ``ecomlm models``): kept
+  from the folder being replaced, to be updated by hand with the new run's figures.
 
 The folder is assembled in a temp folder and renamed into place.
 """
@@ -22,6 +24,8 @@ from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
 
 RUN_FILES = ("run.json", "config.yaml", "report.json", "log.jsonl", "loss.png")
+#: written by people (the model card) and by evaluation (``heldout.json``), kept when a run is re-shipped
+CARD_FILES = ("README.md", "heldout.json")
 
 
 def _half_precision_adapter(src: Path, dest: Path) -> None:
@@ -48,6 +52,9 @@ def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEF
         raise InvalidInputError(f"{run} has no finished adapter; finish the run with `ecomlm train ... --resume`")
     target = Path(dest)
     with atomic_dir(target) as tmp:
+        for name in CARD_FILES:  # re-shipping keeps the hand-written model card and held-out summary
+            if (target / name).is_file():
+                shutil.copy2(target / name, tmp / name)
         _half_precision_adapter(run / "adapter", tmp / "adapter")
         for name in RUN_FILES:
             if (run / name).exists():
