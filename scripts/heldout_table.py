@@ -1,8 +1,9 @@
 """One markdown table of held-out scores from several `ecomlm eval` runs (their results.json), one
 column per model, the majority baseline beside them, each task's headline metric, and pooled rows
-per language. Runs of one model over different task subsets are merged.
+per language. Runs of one model over different task subsets are merged. ``LABEL=RUN`` names the
+column ``LABEL`` instead of the model name (two adapters of one model name side by side).
 
-    python scripts/heldout_table.py RUN_DIR_OR_RESULTS_JSON [...]
+    python scripts/heldout_table.py [LABEL=]RUN_DIR_OR_RESULTS_JSON [...]
 """
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ def main(argv: list[str]) -> int:
     models: dict[str, dict[str, dict]] = {}
     majority: dict[str, dict] = {}
     for run in argv:
-        path = Path(run)
+        label, _, where = run.rpartition("=") if "=" in run and not Path(run).exists() else ("", "", run)
+        path = Path(where)
         data = json.loads((path / "results.json" if path.is_dir() else path).read_text())
         for model, res in data["models"].items():
-            models.setdefault(model, {}).update(res["tasks"])
+            models.setdefault(label or model, {}).update(res["tasks"])
         majority.update({t: s for t, s in data["baselines"].get("majority", {}).get("tasks", {}).items() if s})
     tasks = sorted({t for res in models.values() for t in res}, key=lambda t: (not t.startswith("EN"), t))
     names = list(models)

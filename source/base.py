@@ -30,7 +30,7 @@ from .spm_tokenizer import fast_tokenizer_from_gguf, is_sentencepiece_gguf
 from .tokenizer_repair import repair_folder
 
 MARKER = "source.json"
-FORMAT = 3  # bump when the written folder changes; older cached folders are rebuilt
+FORMAT = 4  # bump when the written folder changes; older cached folders are rebuilt (4: tokenizer.model)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
