@@ -19,7 +19,6 @@ from .catalog import Task
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
-from .models import MODELS
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
@@ -39,9 +38,6 @@ class EcomModel:
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
-        shipped = MODELS.get(resolved.ref) if resolved is not None else None
-        #: tasks calibrated by default for this model (its registry entry, ``ShippedModel``)
-        self.calibrated_tasks = frozenset(shipped.calibrated_tasks if shipped is not None else ())
         self.copy_spans = copy_spans
         self._calibrator = ContextualCalibrator()
 
@@ -100,7 +96,7 @@ class EcomModel:
         for choice in (calibrate, self.calibrate):
             if choice is not None:
                 return choice
-        return task.calibrate or task.name in self.calibrated_tasks
+        return task.calibrate
 
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
@@ -121,8 +117,7 @@ class EcomModel:
         values, answer spans): the model must copy something from the input.
         ``calibrate`` (single-label and yes/no tasks): score every label and divide by the model's
         label prior measured on content-free inputs (contextual calibration, ``calibration.py``)
-        instead of greedy decoding; ``None`` uses the model's setting, then the task's default and
-        the tasks the model's registry entry calibrates (``ShippedModel.calibrated_tasks``).
+        instead of greedy decoding; ``None`` uses the model's setting, then the task's default.
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless

@@ -48,9 +48,6 @@ class ShippedModel:
     languages: Tuple[str, ...] = ("en",)
     description: str = ""
     fallback_to_base: bool = False   # ``default`` runs the base while no adapter has been shipped
-    #: tasks this model answers with label calibration by default, beyond each task's own default
-    #: (``Task.calibrate``): those where calibration measured better on the validation split
-    calibrated_tasks: Tuple[str, ...] = ()
 
     @property
     def adapter(self) -> Optional[Path]:
@@ -91,9 +88,7 @@ def register_model(model: ShippedModel) -> ShippedModel:
 register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-135m", ("en",),
                             "English e-commerce model", fallback_to_base=True))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
-                            "English + Chinese e-commerce model",
-                            # calibrated on the validation split: zh query_match (its model card)
-                            calibrated_tasks=("query_match",)))
+                            "English + Chinese e-commerce model"))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))

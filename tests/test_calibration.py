@@ -96,19 +96,3 @@ def test_a_matching_task_calibrates_with_every_item_input_content_free(base_mode
     assert all("red running shoes" not in p and "Pegasus" not in p for p in prompts[:-1])
     assert "Pegasus" in prompts[-1]
 
-
-def test_a_registered_model_turns_calibration_on_for_its_listed_tasks(base_model):
-    from ecomlm.runtime import EcomModel, catalog
-    from ecomlm.runtime.models import MODELS, ShippedModel, register_model
-
-    entry = MODELS["base"]
-    model = EcomModel(base_model.backend, base_model.resolved)
-    task = catalog.get_task("query_match")
-    assert not model._calibrated(task, None)
-    try:
-        register_model(ShippedModel(entry.name, entry.base, entry.adapter_dir, entry.languages,
-                                    entry.description, calibrated_tasks=("query_match",)))
-        model = EcomModel(base_model.backend, base_model.resolved)
-        assert model._calibrated(task, None) and not model._calibrated(task, False)
-    finally:
-        register_model(entry)
