@@ -3,8 +3,9 @@
 A small model has a prior over a label set that does not depend on the input (the fine-tuned model
 answers one favourite topic for most review sentences). Contextual calibration measures that prior:
 the model scores every label on the real prompt and on the same prompt with *content-free* inputs
-("N/A", "", "[MASK]"; in every input of the item: query and product alike for a matching task); the label probabilities (over the set) are divided by the mean content-free
-probabilities, and the largest wins. The content-free probabilities are computed once per
+("N/A", "", "[MASK]", put in every text input of the item: query and product alike for a matching
+task); the label probabilities (over the set) are divided by the mean content-free probabilities,
+and the largest wins. The content-free probabilities are computed once per
 (task, label set) and cached.
 
 A label's score is the log-probability of its tokens followed by end of turn, under the prompt
