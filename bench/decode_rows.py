@@ -34,16 +34,12 @@ def _load(path: str, lora: Optional[str], threads: int, flash_attn: bool) -> Any
 
 
 def _pass(llm: Any, tokens: Sequence[int], n_past: int) -> Any:
-    """Evaluate ``tokens`` after the first ``n_past`` cached ones, logits for every row."""
-    import numpy as np
+    """Evaluate ``tokens`` after the first ``n_past`` cached ones in one ``llama_decode``, logits for
+    every row: the runtime's own batched step (``LlamaGreedy.eval_rows``, which drafts use)."""
+    from ecomlm.runtime.backends.llama_decoding import LlamaGreedy
 
-    llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-    llm._batch.set_batch(batch=list(tokens), n_past=n_past, logits_all=True)
-    llm._ctx.decode(llm._batch)
-    llm.n_tokens = n_past + len(tokens)
-    n = llm.n_vocab()
-    ptr = llm._ctx.get_logits()
-    return np.ctypeslib.as_array(ptr, shape=(len(tokens) * n,)).reshape(len(tokens), n).copy()
+    llm.n_tokens = n_past
+    return LlamaGreedy(llm, [], []).eval_rows(tokens)
 
 
 def row_costs(llm: Any, rows: Sequence[int] = (1, 2, 4, 8, 16), repeats: int = 6) -> list[tuple[int, float]]:

@@ -95,4 +95,3 @@ def test_a_matching_task_calibrates_with_every_item_input_content_free(base_mode
     assert len(prompts) == len(CONTENT_FREE) + 1
     assert all("red running shoes" not in p and "Pegasus" not in p for p in prompts[:-1])
     assert "Pegasus" in prompts[-1]
-
