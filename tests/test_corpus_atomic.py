@@ -102,6 +102,30 @@ def test_attribute_generators():
         if not d.gold:
             assert d.fields["specs"]["Brand"] == "Nike"
     assert all(d.gold == "Diesel Men's Exposure High-Top Sneaker" for d in tasks["title_generation"])
+    # Short-answer QA: one attribute's value, asked as a question about it, answered by copying it.
+    qa = {(d.fields["question"], d.gold) for d in tasks["qa"]}
+    assert {gold for _, gold in qa} == {"Diesel", "Men's", "High-Top Sneaker"}
+    for question, gold in qa:
+        name = {"Diesel": "brand", "Men's": "gender", "High-Top Sneaker": "shoe type"}[gold]
+        assert name in question and question.endswith("?")
+
+
+def test_attribute_questions_skip_ambiguous_values_and_chinese():
+    rng = random.Random(0)
+    # "red" occurs twice in the text and Size has two values: no question has one right answer.
+    text = "red shirt with red trim, size S or M"
+    attrs = [("Color", "red"), ("Size", "S"), ("Size", "M")]
+    assert list(atomic.attribute_question(text, attrs, "en", rng)) == []
+    assert list(atomic.attribute_question("华为手机", [("品牌", "华为")], "zh", rng)) == []
+
+
+def test_opinion_questions_ask_about_aspects_with_one_opinion():
+    text = "the screen is bright and sharp but the fan is loud ."
+    ops = [("screen", "bright", "positive"), ("screen", "sharp", "positive"), ("fan", "loud", "negative")]
+    drafts = [d for seed in range(10) for d in atomic.opinion_question(text, ops, random.Random(seed))]
+    assert drafts and all(d.gold == "loud" and "fan" in d.fields["question"] for d in drafts)
+    for d in drafts:
+        _valid(d)
 
 
 def test_absa_generators():
@@ -121,6 +145,7 @@ def test_absa_generators():
     assert drafts["review_topic"].gold == "display"
     assert drafts["sentiment"].gold == "Positive"
     assert {"aspect_sentiment", "aspect_category", "multi_classify", "ner"} <= set(drafts)
+    assert drafts["qa"].gold in ("beautiful", "solid")
 
 
 def test_pair_generators():

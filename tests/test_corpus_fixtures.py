@@ -87,6 +87,8 @@ def write_sources(root: Path) -> Path:
 <sentence id="2"><text>I bought a HP Pavilion laptop last year.</text></sentence>
 <sentence id="3"><text>{SHARED_SENTENCE}</text>
 <aspectTerms><aspectTerm term="keyboard" polarity="positive" from="4" to="12"/><aspectTerm term="battery life" polarity="negative" from="31" to="43"/></aspectTerms></sentence>
+<sentence id="4"><text>The Retina display is bright.</text>
+<aspectTerms><aspectTerm term="Retina display" polarity="positive" from="4" to="18"/></aspectTerms></sentence>
 </sentences>""")
     _w(root / "semeval_absa_laptops_en" / "semeval15" / "ABSA-15_Laptops_Train_Data.xml", """<?xml version="1.0"?>
 <Reviews><Review rid="1"><sentences>
@@ -94,6 +96,7 @@ def write_sources(root: Path) -> Path:
 <sentence id="1:1"><text>10 plus hours of battery...</text><Opinions><Opinion category="BATTERY#OPERATION_PERFORMANCE" polarity="positive"/></Opinions></sentence>
 <sentence id="1:2"><text>The screen is dim and the keys stick.</text><Opinions><Opinion category="DISPLAY#QUALITY" polarity="negative"/><Opinion category="KEYBOARD#QUALITY" polarity="negative"/></Opinions></sentence>
 <sentence id="1:3"><text>I charge it at night and skip taking the cord with me because of the good battery life.</text><Opinions><Opinion category="BATTERY#OPERATION_PERFORMANCE" polarity="positive"/></Opinions></sentence>
+<sentence id="1:4"><text>The Retina display is bright.</text><Opinions><Opinion category="DISPLAY#QUALITY" polarity="positive"/></Opinions></sentence>
 </sentences></Review></Reviews>""")
     _w(root / "semeval_absa_laptops_en" / "semeval14" / "Laptops_Test_Gold.xml.seg",
        "$T$ is super fast , around 35 seconds .\nBoot time\n1\n$T$ would not fix the problem .\ntech support\n-1\n")

@@ -57,7 +57,12 @@ def test_semeval_xml_merges_years(source):
     both = by_text["I charge it at night and skip taking the cord with me because of the good battery life."]
     assert ("battery life", "positive") in both["aspects"]
     assert both["categories"] == [("BATTERY#OPERATION_PERFORMANCE", "positive")]
+    # One aspect term and one category: the term is typed by the category (a hardware part);
+    # two terms and one category cannot be aligned, so that sentence stays untyped.
+    assert by_text["The Retina display is bright."]["entities"] == [("Component", "Retina display")]
+    assert both["entities"] is None
     assert by_text["I bought a HP Pavilion laptop last year."]["aspects"] == []
+    assert by_text["I bought a HP Pavilion laptop last year."]["entities"] is None
     assert ("Boot time", "positive") in by_text["Boot time is super fast , around 35 seconds ."]["aspects"]
     zh, _ = _read(source, "semeval16_absa_zh_phone_camera")
     assert {r.data["text"]: r.data["categories"] for r in zh}["今天拿到了手机，"] == []

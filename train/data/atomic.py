@@ -8,6 +8,8 @@ EcomGPT's ablation shows these lift zero-shot results on unseen datasets most of
   topic (single and multi-label), sentence sentiment, aspect/opinion extraction;
 - matching pairs: same product, which of two, select the matching product;
 - product titles with entities: query/title matching, product selection;
+- attribute annotations and opinion triples: short-answer extractive QA (the value of an attribute, the
+  opinion about an aspect), with a question built from the attribute or aspect;
 - QA: answerability.
 Each generator takes (record, pools, rng) and yields ``Draft``s. Whether an instance counts as
 atomic is decided by the builder: a task that is one of the dataset's own (``Record.native``) is not.
@@ -113,6 +115,7 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
             name = rng.choice(absent)
         yield Draft("attribute_value", {"text": text, "attribute": name},
                     uniq(v for n, v in attrs if n == name))
+        yield from attribute_question(text, attrs, r.lang, rng)
         owners: dict[str, set[str]] = {}
         for n, v in attrs:
             owners.setdefault(v.lower(), set()).add(n)
@@ -166,6 +169,44 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
                                        "attributes": label_set([k], [x for x in values if x != k], rng, 2, 6)}, k)
 
 
+# --- short-answer questions ----------------------------------------------------------------------------
+ATTRIBUTE_QUESTIONS = ("What is the {name}?", "What is the {name} of the product?",
+                       "Which {name} does the item have?", "What {name} is it?",
+                       "What does the listing give as the {name}?")
+OPINION_QUESTIONS = ("What does the reviewer say about the {aspect}?", "How is the {aspect} described?",
+                     "What does the author think of the {aspect}?")
+
+
+def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
+                       rng: random.Random) -> Iterator[Draft]:
+    """Extractive QA whose answer is a short span: the one value of an attribute, asked as a question.
+
+    English only (the questions are English); attributes with several values are not asked.
+    """
+    if lang != "en":
+        return
+    values: dict[str, list[str]] = {}
+    for n, v in attrs:
+        values.setdefault(n, []).append(v)
+    single = [(n, vs[0]) for n, vs in values.items() if len(vs) == 1 and text.count(vs[0]) == 1]
+    if single:
+        n, v = rng.choice(single)
+        question = rng.choice(ATTRIBUTE_QUESTIONS).format(name=humanize(n).lower())
+        yield Draft("qa", {"question": question, "context": text}, v)
+
+
+def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]],
+                     rng: random.Random) -> Iterator[Draft]:
+    """Extractive QA whose answer is the one opinion phrase written about an aspect."""
+    said: dict[str, list[str]] = {}
+    for a, o, _ in opinions:
+        said.setdefault(a, []).append(o)
+    single = [(a, os[0]) for a, os in said.items() if len(os) == 1 and a != os[0]]
+    if single:
+        a, o = rng.choice(single)
+        yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": text}, o)
+
+
 # --- reviews and aspects -------------------------------------------------------------------------------
 def _cap(p: str) -> str:
     return p[:1].upper() + p[1:]
@@ -214,6 +255,8 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         for a, o, _ in d["opinions"]:
             gold += [("Aspect", a), ("Opinion", o)]
         yield Draft("opinion_extraction", {"text": text, "types": types}, list(dict.fromkeys(gold)))
+        if r.lang == "en":
+            yield from opinion_question(text, d["opinions"], rng)
     if d.get("entities") is not None and aspects is not None:
         yield from from_entities(text, d["entities"], rng, ("Brand", "Product", "Component"))
 

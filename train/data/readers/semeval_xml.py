@@ -3,6 +3,9 @@
 Copies of one sentence across years (SemEval-2016 laptop train = 2015 train+test; most 2014 train
 sentences reappear) are merged into one record: aspect terms from 2014, categories from 2015/2016.
 ``*.seg`` files beside the XML (the 2014 test gold in PyABSA format) are read with ``seg``.
+English laptop sentences with exactly one aspect term and one category also get that term's coarse
+entity type (hardware parts -> Component, COMPANY -> Brand, LAPTOP#GENERAL -> Product, as for ACOS;
+others are left untyped), so the cased review text adds typed entity data.
 Used for semeval_absa_laptops_en and semeval16_absa_zh_phone_camera.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Iterator
 
 from ..records import Record, norm, polarity
 from . import seg
+from .acos_aste import coarse_type
 from .common import ReadLog, files
 
 NATIVE = ("aspect_extraction", "aspect_sentiment", "aspect_category")
@@ -40,6 +44,14 @@ def _merge(into: dict, new: dict) -> None:
         if new.get(key) is None:
             continue
         into[key] = list(dict.fromkeys((into.get(key) or []) + new[key]))
+
+
+def typed_entities(aspects: list | None, categories: list | None) -> list[tuple[str, str]] | None:
+    """[(type, term)] when the sentence's one aspect term has one category to type it; else None."""
+    if not aspects or not categories or len(aspects) != 1 or len({c for c, _ in categories}) != 1:
+        return None
+    t = coarse_type(categories[0][0])
+    return [(t, aspects[0][0])] if t else None
 
 
 def read(folder: Path, log: ReadLog, dataset: str, lang: str = "en") -> Iterator[Record]:
@@ -79,7 +91,8 @@ def read(folder: Path, log: ReadLog, dataset: str, lang: str = "en") -> Iterator
     for key, rid in order:
         s = merged[key]
         aspects = [a for a in s["aspects"] if a[0] in s["text"]] if s["aspects"] is not None else None
+        entities = typed_entities(aspects, s["categories"]) if domain == "laptop" else None
         yield Record(dataset, rid, lang, "absa",
                      {"text": s["text"], "aspects": aspects, "opinions": None,
-                      "categories": s["categories"], "entities": None, "domain": domain},
+                      "categories": s["categories"], "entities": entities, "domain": domain},
                      native=NATIVE, group=key)
