@@ -12,6 +12,9 @@ the conversation has none). "before" re-renders the same instances in the layout
 catalog (no system turn, so SmolLM2's template injects its default system prompt; the description
 as the first user line; the longer format hints of ``LEGACY_FORMAT_HINTS``).
 
+Typed span answers (one "type: text" per line) are also counted as they would be with the types
+grouped ("type: a; b", one line per type), the denser answer format of issue 18: ``answer_grouped``.
+
 Instances per hour = training tokens/s x 3600 / mean tokens per instance (``--tokens-per-s``: the
 idle 2-core CPU figure of train/TRAINING.md unless measured otherwise).
 """
@@ -75,6 +78,15 @@ def split_user(content: str, has_description: bool) -> dict[str, str]:
     return {k: "\n".join(v) for k, v in parts.items()}
 
 
+def grouped_answer(answer: str) -> str:
+    """A typed span answer with one line per type ("Brand: a\nBrand: b" -> "Brand: a; b")."""
+    groups: dict[str, list[str]] = {}
+    for line in answer.split("\n"):
+        type_, _, text = line.partition(": ")
+        groups.setdefault(type_, []).append(text)
+    return "\n".join(f"{t}: {'; '.join(texts)}" if texts != [""] else t for t, texts in groups.items())
+
+
 def token_split(tokenizer: Any, messages: Sequence[dict[str, str]]) -> dict[str, int]:
     """Tokens of each part of one conversation (see the module docstring)."""
     count: Callable[[str], int] = lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
@@ -100,8 +112,13 @@ def measure(tokenizer: Any, records: Iterable[dict]) -> dict[str, dict[str, dict
     for record in records:
         if not record["messages"] or record["messages"][0]["role"] != "system":
             raise SystemExit("this corpus was built before the compact prompts; rebuild it with `ecomlm data build`")
+        typed = catalog.get_task(record["task"]).output == TYPED_SPANS
         for layout, messages in (("after", record["messages"]), ("before", legacy_messages(record))):
             split = token_split(tokenizer, messages)
+            if typed and layout == "after":
+                answer = messages[-1]["content"]
+                split["answer_grouped"] = split["answer"] - len(tokenizer(answer, add_special_tokens=False)[
+                    "input_ids"]) + len(tokenizer(grouped_answer(answer), add_special_tokens=False)["input_ids"])
             for key in (record["task"], "all"):
                 row = sums[layout].setdefault(key, defaultdict(float))
                 row["n"] += 1
@@ -130,6 +147,11 @@ def report(means: dict, tokens_per_s: float) -> str:
                      f"at {tokens_per_s:g} training tokens/s")
     ratio = means["before"]["all"]["total"] / means["after"]["all"]["total"]
     lines.append(f"- instances/hour after / before: {ratio:.2f}x")
+    for t in tasks:
+        row = means["after"][t]
+        if t != "all" and row.get("answer_grouped"):
+            lines.append(f"- {t}: {row['answer']:.1f} answer tokens, {row['answer_grouped']:.1f} with the types grouped "
+                         f"(one line per type): {row['answer'] / row['answer_grouped']:.2f}x fewer")
     return "\n".join(lines)
 
 

@@ -133,13 +133,15 @@ def constraint_for(task: Task, fields: Mapping[str, Any], *, allow_none: bool = 
     return task.kind.constraint(task, fields, allow_none=allow_none, copy_spans=copy_spans)
 
 
-def parse_answer(task: Task, raw: str, fields: Mapping[str, Any]) -> Result:
+def parse_answer(task: Task, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> Result:
     """Parse raw model output into the task's typed result, validated against the input.
 
     Labels are always members of the option set; spans always occur in the source field (with
     offsets); anything else the model wrote is dropped and counted, never returned.
+    ``allow_none=False`` (the answer was decoded with "None" forbidden): a "None" answer can only be
+    the word copied from the input, so it is read as that span, not as "no answer".
     """
-    return task.kind.parse(task, raw, fields)
+    return task.kind.parse(task, raw, fields, allow_none=allow_none)
 
 
 def gold_result(task: Task, answer: Any, fields: Mapping[str, Any]) -> Result:

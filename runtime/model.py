@@ -131,7 +131,8 @@ class EcomModel:
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         raw = self.backend.generate(prompt, max_tokens, constraint)
-        return catalog.parse_answer(t, raw, normalized)
+        # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
+        return catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
 
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
                  allow_none: bool = True, calibrate: Optional[bool] = None) -> Iterator[Result]:

@@ -37,3 +37,19 @@ def test_http_and_cli_require_an_answer_on_request(pool, capsys, tmp_path):
                  "--model", "base"]) == 0
     line = json.loads(out.read_text())
     assert line["result"]["span"] is not None
+
+
+def test_a_required_answer_reads_a_copied_none_as_the_word_in_the_input():
+    """With "None" forbidden, the decoder can still copy the word None from the input (code, specs):
+    that answer is the span, not "no answer"."""
+    from ecomlm.runtime import catalog
+
+    qa = catalog.get_task("qa")
+    fields = catalog.normalize_fields(qa, {"question": "What does it return?", "context": "It returns None."})
+    required = catalog.parse_answer(qa, "None", fields, allow_none=False)
+    assert required.span is not None and (required.span.start, required.span.end) == (11, 15)
+    assert catalog.parse_answer(qa, "None", fields).span is None
+    spans = catalog.get_task("span_detection")
+    fields = catalog.normalize_fields(spans, {"text": "Default: None", "types": ["Attribute"]})
+    assert [s.text for s in catalog.parse_answer(spans, "None", fields, allow_none=False).spans] == ["None"]
+    assert catalog.parse_answer(spans, "None", fields).spans == []

@@ -3,7 +3,8 @@
 A kind owns, for every task of its kind:
 - ``hint``: the answer-format line of the prompt;
 - ``format``: a gold answer rendered as the training target, which ``parse`` reads back;
-- ``parse``: raw model output -> the typed, validated result (``result_type``);
+- ``parse``: raw model output -> the typed, validated result (``result_type``); with
+  ``allow_none=False`` (an answer was required) a "None" the model copied from the input is a span;
 - ``constraint``: the decoding constraint (``constraints.py``: its GBNF grammar and the byte
   automaton of ``backends/automaton.py`` come from it) and ``max_tokens``;
 - ``render`` (people: the CLI, the demo) and ``answer_text`` (the answer format: OpenAI-compatible
@@ -65,7 +66,7 @@ class OutputKind:
     def format(self, task: Any, answer: Any) -> str:
         return str(answer)
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> Result:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> Result:
         raise NotImplementedError
 
     def constraint(self, task: Any, fields: Mapping[str, Any], *, allow_none: bool = True,

@@ -48,7 +48,7 @@ class _LabelKind(_OneOf):
     def reads_back(self, task: Any, answer: Any, result: LabelResult) -> bool:
         return len(set(result.labels)) == 1
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> LabelResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> LabelResult:
         options = self.options(task, fields)
         label = match_option(raw, options)
         return LabelResult(task=task.name, raw=raw, labels=[label] if label else [], candidates=options)
@@ -99,7 +99,7 @@ class Labels(Label):
     def reads_back(self, task: Any, answer: Any, result: LabelResult) -> bool:
         return len(set(result.labels)) == len(answer)
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> LabelResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> LabelResult:
         options = self.options(task, fields)
         labels: list[str] = []
         for ln in answer_lines(raw):
@@ -161,7 +161,7 @@ class YesNo(_OneOf):
     def format(self, task: Any, answer: Any) -> str:
         return YES if answer else NO
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> MatchResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> MatchResult:
         return MatchResult(task=task.name, raw=raw, match=match_option(raw, self.options(task, fields)) == YES)
 
     def render(self, result: MatchResult) -> str:

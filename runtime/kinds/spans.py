@@ -36,13 +36,13 @@ class _SpanLines(OutputKind):
     def reads_back(self, task: Any, answer: Any, result: SpansResult) -> bool:
         return len({(s.type, s.text) for s in result.spans}) == len(answer) and not result.dropped
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> SpansResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> SpansResult:
         options = self.options(task, fields)
         single_type = fields.get("type") or fields.get("attribute")
         items: list[tuple[Optional[str], str]] = []
         bad = 0
         for ln in answer_lines(raw):
-            if ln == NONE_ANSWER:
+            if ln == NONE_ANSWER and (allow_none or self.typed):
                 continue
             if self.typed:
                 head, sep, value = ln.partition(":")
@@ -148,9 +148,9 @@ class AnswerSpan(OutputKind):
     def reads_back(self, task: Any, answer: Any, result: AnswerResult) -> bool:
         return bool(result.span and result.span.text) == bool(answer) and not result.dropped
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> AnswerResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> AnswerResult:
         text = raw.strip()
-        if not text or text == NONE_ANSWER:
+        if not text or (text == NONE_ANSWER and allow_none):
             return AnswerResult(task=task.name, raw=raw, span=None)
         span = find_span(fields[task.source_field], text)
         return AnswerResult(task=task.name, raw=raw, span=span, dropped=0 if span else 1)

@@ -20,7 +20,7 @@ class Text(OutputKind):
     free_text = True
     baseline = "inputs"
 
-    def parse(self, task: Any, raw: str, fields: Mapping[str, Any]) -> TextResult:
+    def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> TextResult:
         return TextResult(task=task.name, raw=raw, text=raw.strip())
 
     def reads_back(self, task: Any, answer: Any, result: TextResult) -> bool:
