@@ -115,10 +115,9 @@ def measure(tokenizer: Any, records: Iterable[dict]) -> dict[str, dict[str, dict
         typed = catalog.get_task(record["task"]).output == TYPED_SPANS
         for layout, messages in (("after", record["messages"]), ("before", legacy_messages(record))):
             split = token_split(tokenizer, messages)
-            if typed and layout == "after":
-                answer = messages[-1]["content"]
-                split["answer_grouped"] = split["answer"] - len(tokenizer(answer, add_special_tokens=False)[
-                    "input_ids"]) + len(tokenizer(grouped_answer(answer), add_special_tokens=False)["input_ids"])
+            if typed and layout == "after":  # the one assistant turn, regrouped
+                grouped = grouped_answer(messages[-1]["content"])
+                split["answer_grouped"] = len(tokenizer(grouped, add_special_tokens=False)["input_ids"])
             for key in (record["task"], "all"):
                 row = sums[layout].setdefault(key, defaultdict(float))
                 row["n"] += 1

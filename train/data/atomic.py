@@ -17,7 +17,7 @@ atomic is decided by the builder: a task that is one of the dataset's own (``Rec
 from __future__ import annotations
 
 import random
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .pools import Pools, topic
 from .records import Draft, Record, humanize
@@ -177,6 +177,14 @@ OPINION_QUESTIONS = ("What does the reviewer say about the {aspect}?", "How is t
                      "What does the author think of the {aspect}?")
 
 
+def _single_valued(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (key, value) pairs whose key has exactly one value, in first-seen order."""
+    values: dict[str, list[str]] = {}
+    for k, v in pairs:
+        values.setdefault(k, []).append(v)
+    return [(k, vs[0]) for k, vs in values.items() if len(vs) == 1]
+
+
 def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
                        rng: random.Random) -> Iterator[Draft]:
     """Extractive QA whose answer is a short span: the one value of an attribute, asked as a question.
@@ -185,10 +193,7 @@ def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
     """
     if lang != "en":
         return
-    values: dict[str, list[str]] = {}
-    for n, v in attrs:
-        values.setdefault(n, []).append(v)
-    single = [(n, vs[0]) for n, vs in values.items() if len(vs) == 1 and text.count(vs[0]) == 1]
+    single = [(n, v) for n, v in _single_valued(attrs) if text.count(v) == 1]
     if single:
         n, v = rng.choice(single)
         question = rng.choice(ATTRIBUTE_QUESTIONS).format(name=humanize(n).lower())
@@ -198,10 +203,7 @@ def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
 def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]],
                      rng: random.Random) -> Iterator[Draft]:
     """Extractive QA whose answer is the one opinion phrase written about an aspect."""
-    said: dict[str, list[str]] = {}
-    for a, o, _ in opinions:
-        said.setdefault(a, []).append(o)
-    single = [(a, os[0]) for a, os in said.items() if len(os) == 1 and a != os[0]]
+    single = [(a, o) for a, o in _single_valued((a, o) for a, o, _ in opinions) if a != o]
     if single:
         a, o = rng.choice(single)
         yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": text}, o)
