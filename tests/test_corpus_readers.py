@@ -57,9 +57,12 @@ def test_semeval_xml_merges_years(source):
     both = by_text["I charge it at night and skip taking the cord with me because of the good battery life."]
     assert ("battery life", "positive") in both["aspects"]
     assert both["categories"] == [("BATTERY#OPERATION_PERFORMANCE", "positive")]
-    # One aspect term and one category: the term is typed by the category (a hardware part);
-    # two terms and one category cannot be aligned, so that sentence stays untyped.
+    # One aspect term and one category: the term is typed by the category (a hardware part); two
+    # terms under two categories of one coarse type both take it; two terms and one category cannot
+    # be aligned (the neutral "cord" has no category), so that sentence stays untyped.
     assert by_text["The Retina display is bright."]["entities"] == [("Component", "Retina display")]
+    assert by_text["The screen is dim and the keys stick."]["entities"] == [
+        ("Component", "screen"), ("Component", "keys")]
     assert both["entities"] is None
     assert by_text["I bought a HP Pavilion laptop last year."]["aspects"] == []
     assert by_text["I bought a HP Pavilion laptop last year."]["entities"] is None

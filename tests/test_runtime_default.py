@@ -49,3 +49,12 @@ def test_fine_tuned_answers_are_typed_spans_and_varied_labels(default_model, bas
                                                           calibrate=False).label
     calibrated = [default_model.classify(p, CATEGORIES, task="product_category").label for p in products]
     assert len(set(calibrated)) >= 2
+
+
+def test_setup_smoke_check_answers_through_a_child_process(base_gguf, capsys):
+    # scripts/setup.sh runs this check after the llama.cpp build; it must pass on a working install
+    # (a build that crashes on the CPU makes the child die by a signal, reported as exit status 1)
+    from ecomlm.runtime import smoke
+
+    assert smoke.main() == 0
+    assert "Lenovo" in capsys.readouterr().out

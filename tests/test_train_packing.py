@@ -78,6 +78,17 @@ def test_language_weights_multiply_the_task_weights(tiny):
         tokenize_corpus(tok, records, 512, progress=False, language_weights={"zh": -1})
 
 
+def test_dataset_weights_multiply_the_task_and_language_weights(tiny):
+    _, tok = tiny
+    records = [{"task": "qa", "lang": "en", "dataset": name, "messages": CONVERSATIONS[i % 3]}
+               for i, name in enumerate(["laptops", "titles"] * 10)]
+    out = tokenize_corpus(tok, records, 512, progress=False, dataset_weights={"laptops": 3, "titles": 0},
+                          language_weights={"en": 2}, task_weights={"qa": 0.5})
+    assert out.per_task["qa"] == 30  # 10 laptop records x 3 copies (3 x 2 x 0.5), no title records
+    with pytest.raises(InvalidInputError, match="dataset_weights: titles: .*>= 0"):
+        tokenize_corpus(tok, records, 512, progress=False, dataset_weights={"titles": -1})
+
+
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_packed_logits_equal_logits_alone(tiny, attn):
     model, tok = tiny

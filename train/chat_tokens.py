@@ -95,23 +95,26 @@ def check_task_weights(weights: Mapping[str, float]) -> None:
             raise InvalidInputError(f"task_weights: {task}: the weight must be a number >= 0, got {w!r}")
 
 
-def check_language_weights(weights: Mapping[str, float]) -> None:
-    """Raise on a weight that is not a number >= 0 (languages are corpus ``lang`` codes: en, zh)."""
-    for lang, w in weights.items():
+def check_language_weights(weights: Mapping[str, float], key: str = "language_weights") -> None:
+    """Raise on a weight that is not a number >= 0 (languages are corpus ``lang`` codes: en, zh;
+    the same check serves ``dataset_weights``, keyed by corpus ``dataset`` names)."""
+    for name, w in weights.items():
         if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
-            raise InvalidInputError(f"language_weights: {lang}: the weight must be a number >= 0, got {w!r}")
+            raise InvalidInputError(f"{key}: {name}: the weight must be a number >= 0, got {w!r}")
 
 
 def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
                     limit: Optional[int] = None, progress: bool = True,
                     task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
-                    language_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
+                    language_weights: Optional[Mapping[str, float]] = None,
+                    dataset_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
     """Tokenize corpus records; drop (and count) those longer than ``max_len`` or without an answer.
 
     ``limit`` keeps the first N usable records. ``task_weights`` ({task: weight}, default 1) repeats
     or thins out the usable examples of a task (see ``repeats``), deterministically for a ``seed``,
     so a resumed run rebuilds the same set. ``language_weights`` ({lang: weight}, default 1)
-    multiplies in by the record's ``lang``.
+    multiplies in by the record's ``lang``, ``dataset_weights`` ({dataset: weight}, default 1) by its
+    ``dataset`` (e.g. more of the laptop-domain sources for every task they feed).
     """
     from tqdm.auto import tqdm
 
@@ -119,6 +122,8 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
     check_task_weights(weights)
     lang_weights = dict(language_weights or {})
     check_language_weights(lang_weights)
+    data_weights = dict(dataset_weights or {})
+    check_language_weights(data_weights, "dataset_weights")
     rng = random.Random(seed)
     out = TokenizedSet([])
     usable = 0
@@ -133,8 +138,10 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
         else:
             usable += 1
             task, lang = str(record.get("task", "?")), str(record.get("lang", "?"))
-            weighted = task in weights or lang in lang_weights
-            n = repeats(weights.get(task, 1.0) * lang_weights.get(lang, 1.0), rng) if weighted else 1
+            dataset = str(record.get("dataset", "?"))
+            weighted = task in weights or lang in lang_weights or dataset in data_weights
+            w = weights.get(task, 1.0) * lang_weights.get(lang, 1.0) * data_weights.get(dataset, 1.0)
+            n = repeats(w, rng) if weighted else 1
             out.examples.extend([example] * n)
             out.per_task[task] = out.per_task.get(task, 0) + n
     return out
@@ -143,13 +150,15 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
 def load_corpus(tokenizer: Any, path: str | os.PathLike[str], max_len: int, *,
                 limit: Optional[int] = None, progress: bool = True,
                 task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
-                language_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
+                language_weights: Optional[Mapping[str, float]] = None,
+                dataset_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
     """``tokenize_corpus`` over a JSONL file; raise when nothing usable is left."""
     if not Path(path).exists():
         raise InvalidInputError(f"corpus file {str(path)!r} does not exist; build one with "
                                 f"`ecomlm data build --out DIR`")
     result = tokenize_corpus(tokenizer, read_jsonl(path), max_len, limit=limit, progress=progress,
-                             task_weights=task_weights, seed=seed, language_weights=language_weights)
+                             task_weights=task_weights, seed=seed, language_weights=language_weights,
+                             dataset_weights=dataset_weights)
     if not result.examples:
         raise InvalidInputError(f"{path}: no usable example (dropped {result.dropped_too_long} longer than "
                                 f"max_seq_len={max_len}, {result.dropped_no_answer} without an answer)")

@@ -112,6 +112,7 @@ def prepare_run(run_dir: Path, config: Optional[TrainConfig], resume: bool
                                     f"another --out")
     check_task_weights(config.task_weights)
     check_language_weights(config.language_weights)
+    check_language_weights(config.dataset_weights, "dataset_weights")
     return config, None
 
 
@@ -154,7 +155,7 @@ def load_data(session: Session, data: str | os.PathLike[str], val: str | os.Path
     c = session.config
     session.train_set = load_corpus(session.tokenizer, data, c.max_seq_len, limit=limit_examples,
                                     progress=progress and session.main, task_weights=c.task_weights, seed=c.seed,
-                                    language_weights=c.language_weights)
+                                    language_weights=c.language_weights, dataset_weights=c.dataset_weights)
     session.val_set = load_corpus(session.tokenizer, val, c.max_seq_len, limit=c.val_max_examples,
                                   progress=False) if val else None
     session.first_plan = session.plan(0)

@@ -3,9 +3,9 @@
 Copies of one sentence across years (SemEval-2016 laptop train = 2015 train+test; most 2014 train
 sentences reappear) are merged into one record: aspect terms from 2014, categories from 2015/2016.
 ``*.seg`` files beside the XML (the 2014 test gold in PyABSA format) are read with ``seg``.
-English laptop sentences with exactly one aspect term and one category also get that term's coarse
-entity type (hardware parts -> Component, COMPANY -> Brand, LAPTOP#GENERAL -> Product, as for ACOS;
-others are left untyped), so the cased review text adds typed entity data.
+English laptop sentences whose categories all give one coarse entity type (hardware parts ->
+Component, COMPANY -> Brand, LAPTOP#GENERAL -> Product, as for ACOS; others are left untyped) give
+that type to each of their aspect terms, so the cased review text adds typed entity data.
 Used for semeval_absa_laptops_en and semeval16_absa_zh_phone_camera.
 """
 from __future__ import annotations
@@ -47,11 +47,19 @@ def _merge(into: dict, new: dict) -> None:
 
 
 def typed_entities(aspects: list | None, categories: list | None) -> list[tuple[str, str]] | None:
-    """[(type, term)] when the sentence's one aspect term has one category to type it; else None."""
-    if not aspects or not categories or len(aspects) != 1 or len({c for c, _ in categories}) != 1:
+    """[(type, term)] when every category of the sentence gives one and the same coarse type, so that
+    each aspect term has that type whichever category is its own (one term with one category, or
+    "the keyboard and the screen" under KEYBOARD#... and DISPLAY#..., both Component) and there are
+    no more terms than categories; else None."""
+    if not aspects or not categories:
         return None
-    t = coarse_type(categories[0][0])
-    return [(t, aspects[0][0])] if t else None
+    types = {coarse_type(c) for c, _ in categories}
+    # more terms than categories: some term has no opinion in the 2015/16 layer, so no category
+    # vouches for its type ("skip the cord ... the good battery life" under BATTERY#...)
+    if len(types) != 1 or None in types or len(aspects) > len(categories):
+        return None
+    t = types.pop()
+    return list(dict.fromkeys((t, term) for term, _ in aspects))
 
 
 def read(folder: Path, log: ReadLog, dataset: str, lang: str = "en") -> Iterator[Record]:
