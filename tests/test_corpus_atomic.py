@@ -110,6 +110,33 @@ def test_attribute_generators():
         assert name in question and question.endswith("?")
 
 
+def test_specs_ask_single_sentences_under_a_whole_schema():
+    copy = "这款连衣裙采用雪纺面料，轻盈透气。经典的v领设计，显得脖颈修长！白色基调清新文艺。"
+    values = {"材质": ["雪纺"], "领型": ["v领"], "颜色": ["白色"], "风格": ["清新", "复古"]}
+    record = Record("ad", "1", "zh", "specs", {"copy": copy, "values": values, "specs": {}})
+    schema_names = ["图案", "袖长", "裙长", "版型", "裤型", "腰型", "工艺", "厚度", "弹性", "鞋跟高度", "风格",
+                    "材质", "领型", "颜色"]
+    pools = Pools(attr_names=sorted(schema_names))
+    sentences = {"这款连衣裙采用雪纺面料，轻盈透气。", "经典的v领设计，显得脖颈修长！", "白色基调清新文艺。"}
+    seen_schema = seen_copy = 0
+    for seed in range(40):
+        (draft,) = [d for d in atomic.specs_atomic(record, pools, random.Random(seed))
+                    if d.task == "attribute_extraction"]
+        _valid(draft)
+        asked, gold = draft.fields["attributes"], draft.gold
+        if draft.fields["text"] == copy:
+            seen_copy += 1
+            continue
+        seen_schema += 1
+        assert draft.fields["text"] in sentences
+        assert gold and all(v in draft.fields["text"] for _, v in gold)
+        # the sentence's own attributes and 6+ names the record lacks; never 风格, which the record
+        # has (清新 is in the copy) but not wholly in the copy (复古 is not), so no answer is sure
+        assert {k for k, _ in gold} <= set(asked) and len(asked) - len({k for k, _ in gold}) >= 6
+        assert "风格" not in asked
+    assert seen_schema > 5 and seen_copy > 5
+
+
 def test_attribute_questions_skip_ambiguous_values_and_chinese():
     rng = random.Random(0)
     # "red" occurs twice in the text and Size has two values: no question has one right answer.

@@ -17,6 +17,7 @@ atomic is decided by the builder: a task that is one of the dataset's own (``Rec
 from __future__ import annotations
 
 import random
+import re
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .pools import Pools, topic
@@ -149,17 +150,47 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
                     d["category"])
 
 
+#: how often a specs record is asked as one sentence of its copy under a whole attribute schema
+P_SCHEMA = 0.5
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+
+
+def _schema_sentence(copy: str, found: dict[str, list[str]], specs: Iterable[str], pools: Pools,
+                     rng: random.Random) -> tuple[str, list[str], list[tuple[str, str]]] | None:
+    """One sentence of the copy that holds a found value, asked with a category-wide schema: its
+    attributes plus 6-20 attribute names of the dataset that the record does not have (as a merchant
+    asks a whole attribute schema of every sentence of a description). (text, asked, gold) or None."""
+    sentences = [x.strip() for x in SENTENCE_END.split(copy) if x.strip()]
+    holding = [x for x in sentences if any(v in x for vs in found.values() for v in vs)]
+    if not holding:
+        return None
+    text = rng.choice(holding)
+    gold = sorted([(k, v) for k, vs in found.items() for v in vs if v in text], key=lambda kv: text.find(kv[1]))
+    present = uniq(k for k, _ in gold)
+    own = set(specs)  # none of the record's own attributes is asked as an absent one
+    others = [n for n in pools.attr_names if n not in own]
+    asked = present + rng.sample(others, min(len(others), rng.randint(6, 20)))
+    rng.shuffle(asked)
+    return text, asked, gold
+
+
 def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
-    """Ad copy written from attributes: the attributes whose values all appear in it are spans of it."""
+    """Ad copy written from attributes: the attributes whose values all appear in it are spans of it.
+    Half of the extraction instances ask one sentence of the copy under a whole attribute schema."""
     copy, values = r.data["copy"], r.data["values"]
     found = {k: vs for k, vs in values.items() if all(v in copy for v in vs)}
     if not found:
         return
     keys = sorted(found)
     pos = lambda v: copy.find(v)
-    asked = rng.sample(keys, min(len(keys), rng.randint(1, 5)))
-    gold = sorted([(k, v) for k in asked for v in found[k]], key=lambda kv: pos(kv[1]))
-    yield Draft("attribute_extraction", {"text": copy, "attributes": asked}, gold)
+    schema = _schema_sentence(copy, found, values, pools, rng) if rng.random() < P_SCHEMA else None
+    if schema is not None:
+        text, asked, gold = schema
+        yield Draft("attribute_extraction", {"text": text, "attributes": asked}, gold)
+    else:
+        asked = rng.sample(keys, min(len(keys), rng.randint(1, 5)))
+        gold = sorted([(k, v) for k in asked for v in found[k]], key=lambda kv: pos(kv[1]))
+        yield Draft("attribute_extraction", {"text": copy, "attributes": asked}, gold)
     k = rng.choice(keys)
     yield Draft("attribute_value", {"text": copy, "attribute": k}, found[k])
     owners = [(k, v) for k in keys for v in found[k] if sum(v in found[o] for o in keys) == 1]

@@ -52,6 +52,8 @@ class Pools:
                 for f in (d["a_fields"], d["b_fields"]):
                     if f.get("category"):
                         ocats.add(f["category"])
+            elif r.kind == "specs":  # ad copy written from key#value specs (AdvertiseGen)
+                names.update(d["values"])
             elif r.kind == "ner":
                 p.titles.append((d["text"], d["entities"]))
         p.categories, p.attr_names = sorted(cats), sorted(names)
