@@ -110,6 +110,39 @@ def test_attribute_generators():
         assert name in question and question.endswith("?")
 
 
+def test_offer_entities_also_come_from_one_description_sentence():
+    title = "HP 500GB SATA Hard Drive"
+    desc = ("Upgrade your server today. The HP hard drive spins at 7200 rpm for fast access. "
+            "With 500GB of room, it holds every file.")
+    ents = [("Brand", "HP"), ("Component", "Hard Drive"), ("Attribute", "500GB"), ("Attribute", "7200 rpm")]
+    rec = Record("ave", "1", "en", "attributes", {
+        "text": f"{title}\n{desc}", "title": title, "category": "Computers And Accessories",
+        "attrs": [("Manufacturer", "HP"), ("Product Type", "Hard Drive"), ("Capacity", "500GB"),
+                  ("Rotational Speed", "7200 rpm")], "absent": [], "missing": [], "complete": True,
+        "entities": ents})
+    texts = set()
+    for seed in range(30):
+        for d in atomic.attributes_atomic(rec, Pools(), random.Random(seed)):
+            if d.task == "ner":
+                _valid(d)
+                texts.add(d.fields["text"])
+                # every gold entity is in the text it is asked on, with the record's type
+                assert all(v in d.fields["text"] and (t, v) in ents for t, v in d.gold)
+                if d.fields["text"] == "The HP hard drive spins at 7200 rpm for fast access.":
+                    assert set(d.gold) <= {("Brand", "HP"), ("Attribute", "7200 rpm")}
+    # the whole offer and its sentences that hold a value ("Upgrade your server today." holds none)
+    assert texts == {f"{title}\n{desc}", "The HP hard drive spins at 7200 rpm for fast access.",
+                     "With 500GB of room, it holds every file."}
+
+
+def test_the_product_type_of_a_computer_part_is_a_component():
+    from ecomlm.train.data.readers.ave_jsonl import coarse_type
+
+    assert coarse_type("Product Type", "Computers And Accessories") == "Component"
+    assert coarse_type("Product Type", "Jewelry") == coarse_type("Product Type") == "Product"
+    assert coarse_type("Manufacturer", "Computers And Accessories") == "Brand"
+
+
 def test_specs_ask_single_sentences_under_a_whole_schema():
     copy = "这款连衣裙采用雪纺面料，轻盈透气。经典的v领设计，显得脖颈修长！白色基调清新文艺。"
     values = {"材质": ["雪纺"], "领型": ["v领"], "颜色": ["白色"], "风格": ["清新", "复古"]}

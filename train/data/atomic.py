@@ -94,6 +94,27 @@ def query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
 
 
 # --- attributes ---------------------------------------------------------------------------------------
+#: how often an offer with a description gives its entity tasks on one description sentence
+P_SENTENCE = 0.5
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def _description_sentence(d: dict, rng: random.Random) -> tuple[str, Entities] | None:
+    """One sentence of the offer's description (after its title) holding an annotated value, with
+    the entities whose values it holds: marketing prose where the brand is not the first word and
+    parts are named mid-sentence, beside the title-shaped texts. None without such a sentence."""
+    description = d["text"][len(d.get("title") or ""):].strip()
+    if not description:
+        return None
+    found = []
+    for sentence in SENTENCE_SPLIT.split(description):
+        sentence = sentence.strip()
+        ents = [(t, v) for t, v in d["entities"] if v in sentence]
+        if 20 <= len(sentence) <= 400 and ents:
+            found.append((sentence, ents))
+    return rng.choice(found) if found else None
+
+
 def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     d = r.data
     text, attrs, missing = d["text"], d["attrs"], set(d.get("missing", []))
@@ -143,7 +164,8 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
                 bad[n] = rng.choice(alt)
                 yield Draft("attribute_match", {"product": d["title"], "specs": bad}, False)
     if d.get("complete") and d.get("entities"):
-        yield from from_entities(text, d["entities"], rng)
+        sentence = _description_sentence(d, rng) if rng.random() < P_SENTENCE else None
+        yield from from_entities(*(sentence or (text, d["entities"])), rng)
     if d.get("category") and len(pools.categories) > 1:
         yield Draft("product_category", {"text": d.get("title") or text,
                                          "labels": label_set([d["category"]], pools.categories, rng, 3, 8)},

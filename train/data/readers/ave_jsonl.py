@@ -4,7 +4,8 @@
 ``{attribute: {value: 1 | {"pid": ..., "score": ...}}}`` where the value ``n/a`` means absent.
 ``train_0.2`` files (a subset of ``train``) and the ``*_normalized`` copies (values rewritten, so no
 longer spans of the text) are skipped. Attribute names also give coarse entity types
-(brand -> Brand, product type / model -> Product, processor / ports -> Component, else Attribute).
+(brand -> Brand, product type / model -> Product, processor / ports -> Component, else Attribute;
+the product type of a computer part is a Component).
 Used for ave_ae110k_oamine_en and ave_wdc_pave_en.
 """
 from __future__ import annotations
@@ -23,10 +24,15 @@ PRODUCT = {"product type", "item", "type", "model", "model name", "model number"
            "lure type", "eyewear type", "machine type", "stove type", "mask type", "supplement type",
            "cereal type", "tea variety", "part number", "manufacturer stock number"}
 COMPONENT = {"processor type", "processor core", "ports", "cooling", "pickup", "interface", "cache"}
+#: categories whose products are parts of a larger machine: their product type is a component
+#: ("Hard Drive", "Processor Option Kit", "Power Supply" in WDC-PAVE's computers and accessories)
+PART_CATEGORIES = {"computers and accessories"}
 
 
-def coarse_type(attribute: str) -> str:
+def coarse_type(attribute: str, category: str = "") -> str:
     a = attribute.strip().lower()
+    if a == "product type" and category.strip().lower() in PART_CATEGORIES:
+        return "Component"
     return "Brand" if a in BRAND else "Product" if a in PRODUCT else "Component" if a in COMPONENT \
         else "Attribute"
 
@@ -48,9 +54,10 @@ def parse(obj: dict) -> dict:
                 attrs.append((name, v))
             else:
                 missing.append(name)
-    return {"text": text, "title": title, "category": str(obj.get("category") or "").strip(),
+    category = str(obj.get("category") or "").strip()
+    return {"text": text, "title": title, "category": category,
             "attrs": list(dict.fromkeys(attrs)), "absent": absent, "missing": missing, "complete": not missing,
-            "entities": [(coarse_type(n), v) for n, v in dict.fromkeys(attrs)]}
+            "entities": [(coarse_type(n, category), v) for n, v in dict.fromkeys(attrs)]}
 
 
 def read(folder: Path, log: ReadLog, dataset: str, lang: str = "en") -> Iterator[Record]:
