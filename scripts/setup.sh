@@ -63,7 +63,8 @@ if ! .venv/bin/python -m ecomlm.runtime.smoke >.cache/setup-smoke.log 2>&1; then
   tail -n 5 .cache/setup-smoke.log
   echo "setup failed: llama-cpp-python was built but crashes on this CPU (log: .cache/setup-smoke.log)." >&2
   echo "Rebuild it for a CPU feature set this machine runs, e.g.:" >&2
-  echo "  rm -rf .cache/pip/wheels; CMAKE_ARGS='-DGGML_NATIVE=OFF' bash scripts/setup.sh ${extras}" >&2
+  echo "  .venv/bin/pip uninstall -y llama-cpp-python; rm -rf .cache/pip/wheels" >&2
+  echo "  CMAKE_ARGS='-DGGML_NATIVE=OFF' bash scripts/setup.sh ${extras}" >&2
   exit 1
 fi
 done_step
