@@ -206,13 +206,11 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
     keys = sorted(found)
     pos = lambda v: copy.find(v)
     schema = _schema_sentence(copy, found, values, pools, rng) if rng.random() < P_SCHEMA else None
-    if schema is not None:
-        text, asked, gold = schema
-        yield Draft("attribute_extraction", {"text": text, "attributes": asked}, gold)
-    else:
+    if schema is None:  # the whole copy, 1-5 of its attributes
         asked = rng.sample(keys, min(len(keys), rng.randint(1, 5)))
-        gold = sorted([(k, v) for k in asked for v in found[k]], key=lambda kv: pos(kv[1]))
-        yield Draft("attribute_extraction", {"text": copy, "attributes": asked}, gold)
+        schema = copy, asked, sorted([(k, v) for k in asked for v in found[k]], key=lambda kv: pos(kv[1]))
+    text, asked, gold = schema
+    yield Draft("attribute_extraction", {"text": text, "attributes": asked}, gold)
     k = rng.choice(keys)
     yield Draft("attribute_value", {"text": copy, "attribute": k}, found[k])
     owners = [(k, v) for k in keys for v in found[k] if sum(v in found[o] for o in keys) == 1]
