@@ -89,6 +89,24 @@ def test_resume_after_interruption_matches_uninterrupted_run(setup, tmp_path):
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6)
     assert any(a[n].abs().sum() > 0 for n in a if "lora_B" in n)  # the adapter really trained
+    # report.json measures the whole run, both processes, not only the steps after the resume
+    straight_report = json.loads((straight / "report.json").read_text())
+    split_report = json.loads((split / "report.json").read_text())
+    assert (straight_report["steps_measured"], straight_report["segments"]) == (6, 1)
+    assert (split_report["steps_measured"], split_report["segments"]) == (6, 2)
+
+
+def test_a_first_run_that_materialises_the_base_equals_a_rerun(setup, tmp_path, monkeypatch):
+    """Materialising a base on first use builds a model and so draws from torch's RNG; the seed is set
+    after it, so a machine's first run and every rerun of the recipe start from the same LoRA init."""
+    monkeypatch.setenv("ECOMLM_CACHE", str(tmp_path / "fresh-cache"))  # nothing materialised yet
+    cfg = config(max_steps=3)
+    first = tmp_path / "first"
+    train(setup["base"], setup["train"], first, config=cfg, progress=False)
+    assert any((tmp_path / "fresh-cache").rglob("*.safetensors"))  # this run did materialise it
+    rerun = tmp_path / "rerun"
+    train(setup["base"], setup["train"], rerun, config=cfg, progress=False)
+    assert losses(first) == losses(rerun)
 
 
 def test_warm_start_begins_where_the_given_adapter_ended(setup, tmp_path):

@@ -22,8 +22,9 @@ class TrainResult:
 
 @dataclass
 class RunState:
-    """Where a run stands. ``step``, ``epoch``, ``index`` (next step of the epoch's plan) and
-    ``tokens_seen`` are saved in every checkpoint; the rest is this process's record."""
+    """Where a run stands. ``step``, ``epoch``, ``index`` (next step of the epoch's plan),
+    ``tokens_seen`` and the throughput measured so far are saved in every checkpoint; the rest is
+    this process's record."""
     step: int = 0
     epoch: int = 0
     index: int = 0
@@ -32,6 +33,10 @@ class RunState:
     val_loss: Optional[float] = None
     stopped_early: bool = False
     bench: List[Tuple[float, int]] = field(default_factory=list)  # (seconds, tokens) per step
+    # measured (seconds, tokens, steps) of the earlier processes of a resumed run, up to the checkpoint
+    # this one resumed from; saved in every checkpoint so that report.json covers the whole run
+    bench_before: Tuple[float, int, int] = (0.0, 0, 0)
+    segments: int = 1  # processes that ran this run in turn: 1 + resumes
 
 
 @dataclass

@@ -40,24 +40,36 @@ def peak_memory_gb(cuda: bool) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB (Linux)
 
 
-def write_report(run_dir: Path, bench: Sequence[Tuple[float, int]], model: Any, examples: List[Any], cuda: bool,
-                 world: int, precision: str, val_loss: Optional[float], last_loss: Optional[float]) -> Dict[str, Any]:
-    """report.json: real tokens/s (after 3 warm-up steps), peak memory, MFU where the card is known.
+def measured_totals(bench: Sequence[Tuple[float, int]],
+                    before: Tuple[float, int, int] = (0.0, 0, 0)) -> Tuple[float, int, int]:
+    """(seconds, tokens, steps) measured over this process's steps ``bench`` ((seconds, tokens) per
+    step; its first 3 are warm-up when there are more than 6), added to ``before``: what earlier
+    processes of the same run measured up to the checkpoint this one resumed from."""
+    measured = bench[3:] if len(bench) > 6 else bench
+    return (before[0] + sum(b[0] for b in measured), before[1] + sum(b[1] for b in measured),
+            before[2] + len(measured))
 
-    ``bench`` holds (seconds, tokens) per step; ``model`` is the peft model (its base's config gives
-    the FLOPs per token)."""
+
+def write_report(run_dir: Path, bench: Sequence[Tuple[float, int]], model: Any, examples: List[Any], cuda: bool,
+                 world: int, precision: str, val_loss: Optional[float], last_loss: Optional[float],
+                 bench_before: Tuple[float, int, int] = (0.0, 0, 0), processes_run: int = 1) -> Dict[str, Any]:
+    """report.json: real tokens/s (after 3 warm-up steps of each process), peak memory, MFU where the
+    card is known.
+
+    ``bench`` holds (seconds, tokens) per step of this process; ``bench_before`` what the earlier
+    processes of a resumed run measured (``measured_totals``), ``processes_run`` how many processes
+    ran it in turn (1 + the number of resumes); ``model`` is the peft model (its base's config gives
+    the FLOPs per token). Peak memory is this process's."""
     import torch
 
-    measured = bench[3:] if len(bench) > 6 else bench
-    seconds = sum(b[0] for b in measured)
-    tokens = sum(b[1] for b in measured)
+    seconds, tokens, steps = measured_totals(bench, bench_before)
     tps = tokens / seconds if seconds else None
     device = torch.cuda.get_device_name() if cuda else "cpu"
     mean_len = sum(len(e) for e in examples) / max(len(examples), 1)
     fpt = flops_per_token(model.get_base_model().config, mean_len)
     peak = peak_flops(device) if cuda and precision == "bf16" else None
     report = {"device": device, "processes": world, "precision": precision,
-              "steps_measured": len(measured), "tokens_per_s": round(tps, 1) if tps else None,
+              "steps_measured": steps, "segments": processes_run, "tokens_per_s": round(tps, 1) if tps else None,
               "tokens_per_s_per_device": round(tps / world, 1) if tps else None,
               "peak_memory_gb": round(peak_memory_gb(cuda), 2),
               "peak_memory_kind": "torch.cuda.max_memory_allocated" if cuda else "process max RSS",

@@ -31,7 +31,7 @@ from .config import TrainConfig, config_from_dict, config_to_dict, load_config
 from .isolation import check_packing_isolation
 from .run_log import append_record, truncate_log
 from .run_state import RunState, Session, TrainResult
-from .throughput import try_plot, write_report
+from .throughput import measured_totals, try_plot, write_report
 from .validate import validate
 from .warm_start import init_adapter_dir, load_init_adapter
 
@@ -129,9 +129,12 @@ def build_model(base: str, run_dir: Path, config: TrainConfig, *, resume: bool) 
     cuda = torch.cuda.is_available()
     precision = _precision(config, cuda)
     accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no", cpu=not cuda)
-    set_seed(config.seed)
     with accelerator.main_process_first():
         base_dir = materialize_base(base)
+    # seeded after materialising: a first-use materialisation draws from torch's RNG (it builds the
+    # model before loading weights), which would otherwise give the LoRA init of a machine's first run
+    # other values than every rerun of the same recipe
+    set_seed(config.seed)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     attn = _attn_implementation(config, cuda)
     model, tokenizer = load_base_model(base_dir, dtype, attn_implementation=attn)
@@ -202,7 +205,9 @@ def start_run(session: Session, *, base: str, data: Any, val: Any, resume: bool)
         saved = load_checkpoint(ckpt, model=session.peft_model, optimizer=session.optimizer,
                                 scheduler=session.scheduler, rank=session.rank)
         state = RunState(step=saved["step"], epoch=saved["epoch"], index=saved["index"],
-                         tokens_seen=saved["tokens_seen"])
+                         tokens_seen=saved["tokens_seen"],
+                         bench_before=tuple(saved.get("bench_measured", (0.0, 0, 0))),  # absent before 2026-12
+                         segments=int(saved.get("segments", 1)) + 1)
         if saved.get("n_examples") != len(examples):
             raise InvalidInputError(f"--resume: the corpus changed ({len(examples)} usable examples, "
                                     f"the run had {saved.get('n_examples')}); resume with the same data")
@@ -260,7 +265,9 @@ def _save_checkpoint(session: Session, state: RunState) -> None:
     rngs = gather_object([rng_state()]) if session.world > 1 else [rng_state()]
     if session.main:
         saved = {"epoch": state.epoch, "index": state.index, "tokens_seen": state.tokens_seen,
-                 "n_examples": len(session.examples), "total_steps": session.total_steps}
+                 "n_examples": len(session.examples), "total_steps": session.total_steps,
+                 "bench_measured": list(measured_totals(state.bench, state.bench_before)),
+                 "segments": state.segments}
         save_checkpoint(session.run_dir, state.step, model=session.peft_model, optimizer=session.optimizer,
                         scheduler=session.scheduler, state=saved, rank_rng=dict(enumerate(rngs)),
                         keep=session.config.keep_checkpoints)
@@ -356,6 +363,7 @@ def finish(session: Session, state: RunState) -> None:
             session.peft_model.save_pretrained(tmp)
             session.tokenizer.save_pretrained(tmp)
         write_report(session.run_dir, state.bench, session.peft_model, session.examples, session.cuda,
-                     session.world, session.precision, state.val_loss, state.last_loss)
+                     session.world, session.precision, state.val_loss, state.last_loss,
+                     bench_before=state.bench_before, processes_run=state.segments)
         try_plot(session.log_path, session.run_dir / "loss.png")
     session.accelerator.wait_for_everyone()
