@@ -57,6 +57,25 @@ def test_entity_generators():
     assert presence.gold == [x for x in presence.fields["types"] if x in {"Brand", "Product", "Component", "Attribute"}]
 
 
+def test_span_answers_list_spans_in_reading_order():
+    """An annotation that lists entities out of text order still gives answers in reading order."""
+    shuffled = [ENTS[3], ENTS[0], ENTS[2], ENTS[1], ("Attribute", "not in the text")]
+    for seed in range(20):
+        for d in atomic.from_entities(TEXT, shuffled, random.Random(seed)):
+            if d.task in ("ner", "span_detection", "extract_type") and d.gold:
+                spans = [g[1] if isinstance(g, tuple) else g for g in d.gold]
+                found = [s for s in spans if s in TEXT]
+                assert spans[:len(found)] == found, (d.task, spans)  # spans not in the text come last
+                assert [TEXT.index(s) for s in found] == sorted(TEXT.index(s) for s in found), (d.task, spans)
+    ner = next(d for d in atomic.from_entities(TEXT, shuffled, random.Random(0)) if d.task == "ner")
+    assert ner.gold[:4] == ENTS
+    rec = Record("absa", "2", "en", "absa", {"text": "solid keyboard , but the screen is dim .",
+                                             "opinions": [("screen", "dim", "negative"),
+                                                          ("keyboard", "solid", "positive")]})
+    opinions = next(d for d in atomic.generate(rec, Pools(), random.Random(0)) if d.task == "opinion_extraction")
+    assert opinions.gold == [("Opinion", "solid"), ("Aspect", "keyboard"), ("Aspect", "screen"), ("Opinion", "dim")]
+
+
 def test_absent_types_and_none_answers_occur():
     ents = [("Brand", "Lenovo")]
     seen_absent_type, seen_none = False, False

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .pools import Pools, topic
 from .records import Draft, Record, humanize
-from .sampling import COARSE_TYPES, P_NONE, label_set, polarity_labels, type_set, uniq
+from .sampling import COARSE_TYPES, P_NONE, in_text_order, label_set, polarity_labels, type_set, uniq
 
 Entities = Sequence[tuple[str, str]]
 
@@ -46,14 +46,15 @@ def from_entities(text: str, entities: Entities, rng: random.Random,
         return
     present = uniq(t for t, _ in entities)
     types = type_set(present, rng, universe)
-    ents = [(t, s) for t, s in dict.fromkeys(entities) if t in types]
+    # answers list entities in reading order (as aspect terms are), not in the annotation's order
+    ents = in_text_order([(t, s) for t, s in dict.fromkeys(entities) if t in types], text, lambda e: e[1])
     yield Draft("ner", {"text": text, "types": types}, ents)
     yield Draft("span_detection", {"text": text, "types": types}, uniq(s for _, s in ents))
     if present:
         asked = rng.choice(present) if rng.random() > P_NONE else rng.choice(
             [t for t in universe if t not in present] or present)
         yield Draft("extract_type", {"text": text, "type": asked},
-                    uniq(s for t, s in entities if t == asked))
+                    uniq(in_text_order((s for t, s in entities if t == asked), text, str)))
         surface = rng.choice(sorted(typed))
         yield Draft("entity_typing", {"text": text, "span": surface,
                                       "types": label_set([typed[surface]], universe, rng, 2, len(universe))},
@@ -307,7 +308,8 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         gold = []
         for a, o, _ in d["opinions"]:
             gold += [("Aspect", a), ("Opinion", o)]
-        yield Draft("opinion_extraction", {"text": text, "types": types}, list(dict.fromkeys(gold)))
+        yield Draft("opinion_extraction", {"text": text, "types": types},
+                    in_text_order(dict.fromkeys(gold), text, lambda e: e[1]))
         if r.lang == "en":
             yield from opinion_question(text, d["opinions"], rng)
     if d.get("entities") is not None and aspects is not None:

@@ -3,7 +3,9 @@ without the gold labels (so the model learns to answer "None")."""
 from __future__ import annotations
 
 import random
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
+
+T = TypeVar("T")
 
 COARSE_TYPES = ("Brand", "Product", "Component", "Attribute")
 POLARITIES = ("Positive", "Negative", "Neutral")
@@ -20,6 +22,23 @@ def uniq(items: Iterable[str]) -> list[str]:
             seen.add(key)
             out.append(it.strip())
     return out
+
+
+def in_text_order(items: Iterable[T], text: str, span: Callable[[T], str]) -> list[T]:
+    """``items`` sorted by where their span (``span(item)``) first occurs in ``text``, so that an
+    answer lists its spans in reading order and the model copies them in one pass over the input
+    (case-insensitive when the exact span is not found; spans not in the text keep their order, last).
+    The sort is stable: items of one span keep their relative order."""
+    low = text.lower()
+
+    def where(item: T) -> int:
+        s = span(item)
+        at = text.find(s)
+        if at < 0:
+            at = low.find(s.lower())
+        return at if at >= 0 else len(text)
+
+    return sorted(items, key=where)
 
 
 def distractors(gold: Sequence[str], space: Sequence[str], k: int, rng: random.Random) -> list[str]:
