@@ -52,12 +52,12 @@ def measured_totals(bench: Sequence[Tuple[float, int]],
 
 def write_report(run_dir: Path, bench: Sequence[Tuple[float, int]], model: Any, examples: List[Any], cuda: bool,
                  world: int, precision: str, val_loss: Optional[float], last_loss: Optional[float],
-                 bench_before: Tuple[float, int, int] = (0.0, 0, 0), processes_run: int = 1) -> Dict[str, Any]:
+                 bench_before: Tuple[float, int, int] = (0.0, 0, 0), segments: int = 1) -> Dict[str, Any]:
     """report.json: real tokens/s (after 3 warm-up steps of each process), peak memory, MFU where the
     card is known.
 
     ``bench`` holds (seconds, tokens) per step of this process; ``bench_before`` what the earlier
-    processes of a resumed run measured (``measured_totals``), ``processes_run`` how many processes
+    processes of a resumed run measured (``measured_totals``), ``segments`` how many processes
     ran it in turn (1 + the number of resumes); ``model`` is the peft model (its base's config gives
     the FLOPs per token). Peak memory is this process's."""
     import torch
@@ -69,7 +69,7 @@ def write_report(run_dir: Path, bench: Sequence[Tuple[float, int]], model: Any, 
     fpt = flops_per_token(model.get_base_model().config, mean_len)
     peak = peak_flops(device) if cuda and precision == "bf16" else None
     report = {"device": device, "processes": world, "precision": precision,
-              "steps_measured": steps, "segments": processes_run, "tokens_per_s": round(tps, 1) if tps else None,
+              "steps_measured": steps, "segments": segments, "tokens_per_s": round(tps, 1) if tps else None,
               "tokens_per_s_per_device": round(tps / world, 1) if tps else None,
               "peak_memory_gb": round(peak_memory_gb(cuda), 2),
               "peak_memory_kind": "torch.cuda.max_memory_allocated" if cuda else "process max RSS",

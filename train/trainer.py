@@ -364,6 +364,6 @@ def finish(session: Session, state: RunState) -> None:
             session.tokenizer.save_pretrained(tmp)
         write_report(session.run_dir, state.bench, session.peft_model, session.examples, session.cuda,
                      session.world, session.precision, state.val_loss, state.last_loss,
-                     bench_before=state.bench_before, processes_run=state.segments)
+                     bench_before=state.bench_before, segments=state.segments)
         try_plot(session.log_path, session.run_dir / "loss.png")
     session.accelerator.wait_for_everyone()
