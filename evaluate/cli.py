@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", choices=("default", "on", "off"), default="default",
                    help="contextual label calibration of single-label tasks: each task's default, "
                         "always, or never (runtime/calibration.py)")
+    p.add_argument("--retype", choices=("default", "on", "off"), default="default",
+                   help="re-decide each decoded span's type with the task's typing task (NER, "
+                        "attribute extraction): each task's default, always, or never "
+                        "(runtime/retyping.py)")
     p.add_argument("--copy-spans", choices=("on", "off"), default="on",
                    help="decode spans copied from the input (on) or as free lines checked afterwards "
                         "(off: the earlier decoding, to measure what copying buys)")
@@ -59,6 +63,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
                         n_threads=args.threads, progress=not args.no_progress,
                         calibrate={"default": None, "on": True, "off": False}[args.calibrate],
+                        retype={"default": None, "on": True, "off": False}[args.retype],
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)

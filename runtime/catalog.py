@@ -23,12 +23,29 @@ from typing import Any, Mapping, Optional
 from .constraints import Constraint
 from .errors import InvalidInputError, UnknownTaskError
 from .fields import FIELDS, ITEM_FIELDS, OPTION_FIELDS, parse_specs, render_lines
-from .kinds import NO, YES
+from .kinds import LABEL, NO, YES
 from .results import Result
 from .task import Task
 from .task_table import TASK_TABLE
 
 TASKS: dict[str, Task] = {t.name: t for t in TASK_TABLE}
+
+
+def _check_retyping() -> None:
+    """Each ``retype_with`` names a single-label task that takes the text, the span and an options
+    field (``retyping.py`` fills exactly those)."""
+    for t in TASK_TABLE:
+        how = t.retype_with
+        if how is None:
+            continue
+        typing = TASKS.get(how.task)
+        if typing is None or typing.output != LABEL or typing.options_field is None \
+                or set(typing.required) != {"text", how.span_field, typing.options_field}:
+            raise ValueError(f"task {t.name!r}: retype_with {how.task!r} must be a single-label task "
+                             f"taking text, {how.span_field!r} and an options field")
+
+
+_check_retyping()
 
 
 def get_task(name: str) -> Task:

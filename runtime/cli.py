@@ -104,6 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--require-answer", action="store_true",
                    help="span tasks (entities, spans, attribute values, QA): never answer 'None', "
                         "copy something from the input (use when the input is known to hold an answer)")
+    p.add_argument("--retype", action="store_true",
+                   help="NER, attribute extraction: re-decide each decoded span's type with the typing "
+                        "task (one scoring prompt per span; off by default: it scored lower on held-out "
+                        "NER, see runtime/retyping.py)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -143,7 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                     "for standard output)")
         from .batch import check_paths, run_batch
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
-        model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
+        model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
+                               retype=True if args.retype else None)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -159,7 +164,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     hint = language_hint(args.model, [v for v in fields.values() if isinstance(v, str)])
     if hint:
         print(hint, file=sys.stderr)
-    model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx)
+    model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
+                           retype=True if args.retype else None)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -19,6 +19,7 @@ from .catalog import Task
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
+from .retyping import retype_spans
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
@@ -34,25 +35,29 @@ class EcomModel:
     """A model that answers the catalog's e-commerce tasks with typed, validated results."""
 
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
-                 calibrate: Optional[bool] = None, copy_spans: bool = True) -> None:
+                 calibrate: Optional[bool] = None, copy_spans: bool = True,
+                 retype: Optional[bool] = None) -> None:
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
         self.copy_spans = copy_spans
+        self.retype = retype
         self._calibrator = ContextualCalibrator()
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
-             calibrate: Optional[bool] = None, copy_spans: bool = True, **options: Any) -> "EcomModel":
+             calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
+             **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
-        or a Hugging Face folder. ``calibrate`` sets label calibration for every call (``None``: each
-        task's default, ``Task.calibrate``; see ``run``). ``copy_spans=False`` decodes spans as free
-        lines checked afterwards, as before copy decoding (only to measure what copying buys).
+        or a Hugging Face folder. ``calibrate`` sets label calibration and ``retype`` span retyping
+        for every call (``None``: each task's default, ``Task.calibrate`` / ``Task.retype``; see
+        ``run``). ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy
+        decoding (only to measure what copying buys).
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
         ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
-                   copy_spans=copy_spans)
+                   copy_spans=copy_spans, retype=retype)
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -98,6 +103,14 @@ class EcomModel:
                 return choice
         return task.calibrate
 
+    def _retyped(self, task: Task, retype: Optional[bool]) -> bool:
+        if task.retype_with is None:
+            return False
+        for choice in (retype, self.retype):
+            if choice is not None:
+                return choice
+        return task.retype
+
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
         score = lambda p: self.backend.option_logprobs(p, options)  # noqa: E731
@@ -110,7 +123,7 @@ class EcomModel:
         return catalog.parse_answer(task, label, fields)
 
     def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
-            calibrate: Optional[bool] = None, **fields: Any) -> Result:
+            calibrate: Optional[bool] = None, retype: Optional[bool] = None, **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
@@ -118,6 +131,9 @@ class EcomModel:
         ``calibrate`` (single-label and yes/no tasks): score every label and divide by the model's
         label prior measured on content-free inputs (contextual calibration, ``calibration.py``)
         instead of greedy decoding; ``None`` uses the model's setting, then the task's default.
+        ``retype`` (typed spans: NER, attribute extraction): after decoding, score each span's type
+        with the task's typing task and keep the most probable (``retyping.py``); the spans stay as
+        decoded. ``None``: the model's setting, then the task's default.
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -132,13 +148,18 @@ class EcomModel:
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         raw = self.backend.generate(prompt, max_tokens, constraint)
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
-        return catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
+        result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
+        if isinstance(result, SpansResult) and result.spans and self._retyped(t, retype):
+            result = retype_spans(self, t, result, normalized)
+        return result
 
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
-                 allow_none: bool = True, calibrate: Optional[bool] = None) -> Iterator[Result]:
+                 allow_none: bool = True, calibrate: Optional[bool] = None,
+                 retype: Optional[bool] = None) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
-            yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate, **fields)
+            yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate,
+                           retype=retype, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:

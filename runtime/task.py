@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .fields import FIELDS, ListField, MappingField, TextField
-from .kinds import KINDS, OutputKind
+from .kinds import KINDS, TYPED_SPANS, OutputKind
+
+
+@dataclass(frozen=True)
+class Retyping:
+    """How a typed-span task re-decides each span's type after decoding (``EcomModel.run(retype=)``,
+    ``retyping.py``): ``task`` is the single-label task that types one span in its text (entity
+    typing, attribute naming); it gets the span in ``span_field`` and the typed-span task's source
+    and options fields (text; types or attributes) as they are."""
+
+    task: str
+    span_field: str
 
 
 @dataclass(frozen=True)
@@ -37,10 +48,18 @@ class Task:
     # greedy: review_topic (held-out review topic), product_category (validation split); see
     # evaluate/finetuned/ablation-en-250.md
     calibrate: bool = False
+    # typed spans: the task that can re-decide each decoded span's type (``Retyping``), and whether
+    # that is on by default (``EcomModel.run(retype=)``). Off everywhere: on held-out Lenovo NER it
+    # cost the shipped adapter 6 points (evaluate/finetuned/retype/)
+    retype_with: Optional[Retyping] = None
+    retype: bool = False
 
     def __post_init__(self) -> None:
         if self.output not in KINDS:
             raise ValueError(f"task {self.name!r}: unknown output kind {self.output!r}; known: {sorted(KINDS)}")
+        if self.retype_with is not None and not (self.output == TYPED_SPANS and self.options_field and self.source_field):
+            raise ValueError(f"task {self.name!r}: retype_with needs typed spans with an options field "
+                             f"and a source field")
 
     @property
     def kind(self) -> OutputKind:
@@ -65,4 +84,4 @@ class Task:
                      and not isinstance(FIELDS[f], (ListField, MappingField)) and not FIELDS[f].option)
 
 
-__all__ = ["Task"]
+__all__ = ["Retyping", "Task"]

@@ -7,7 +7,7 @@ Adding a task is adding an entry here; its output kind (``kinds/``) and its inpu
 from __future__ import annotations
 
 from .kinds import ANSWER_SPAN, CHOICE, LABEL, LABELS, SPANS, TEXT, TYPED_SPANS, YES_NO
-from .task import Task
+from .task import Retyping, Task
 
 TASK_TABLE: tuple[Task, ...] = (
     # --- entities ---------------------------------------------------------------------------
@@ -18,7 +18,8 @@ TASK_TABLE: tuple[Task, ...] = (
                    "Find every entity in the text that belongs to one of the entity types, with its type.",
                    "List the entities mentioned in the text and label each with one of the given types.",
                    "Which entities of the listed types does the text contain? Give each with its type."),
-         required=("text", "types"), options_field="types", source_field="text", max_new_tokens=128),
+         required=("text", "types"), options_field="types", source_field="text", max_new_tokens=128,
+         retype_with=Retyping("entity_typing", "span")),
     Task(name="span_detection", family="entities", output=SPANS,
          summary="Entity spans (without types) in a product text.",
          description="Entity span detection: find the spans of the text that name entities of the given types.",
@@ -55,7 +56,8 @@ TASK_TABLE: tuple[Task, ...] = (
                    "For each listed attribute, find its value in the text, with the attribute name.",
                    "Which attribute values does the product text mention? Give attribute and value.",
                    "Fill in the attributes from the product text; skip attributes it does not mention."),
-         required=("text", "attributes"), options_field="attributes", source_field="text", max_new_tokens=128),
+         required=("text", "attributes"), options_field="attributes", source_field="text", max_new_tokens=128,
+         retype_with=Retyping("attribute_name", "value")),
     Task(name="attribute_value", family="attributes", output=SPANS,
          summary="The value of one given attribute in a product text.",
          description="Single attribute value extraction from a product text.",

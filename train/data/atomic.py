@@ -129,8 +129,7 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
             asked += rng.sample(absent, min(len(absent), rng.randint(0, 2)))
         if asked:
             rng.shuffle(asked)
-            pos = {v: text.find(v) for _, v in attrs}
-            gold = sorted([(n, v) for n, v in attrs if n in asked], key=lambda nv: pos[nv[1]])
+            gold = in_text_order([(n, v) for n, v in attrs if n in asked], text, lambda nv: nv[1])
             yield Draft("attribute_extraction", {"text": text, "attributes": asked}, gold)
     if names:
         name = rng.choice(names)
@@ -188,7 +187,7 @@ def _schema_sentence(copy: str, found: dict[str, list[str]], specs: Iterable[str
     if not holding:
         return None
     text = rng.choice(holding)
-    gold = sorted([(k, v) for k, vs in found.items() for v in vs if v in text], key=lambda kv: text.find(kv[1]))
+    gold = in_text_order([(k, v) for k, vs in found.items() for v in vs if v in text], text, lambda kv: kv[1])
     present = uniq(k for k, _ in gold)
     own = set(specs)  # none of the record's own attributes is asked as an absent one
     others = [n for n in pools.attr_names if n not in own]
@@ -205,11 +204,10 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
     if not found:
         return
     keys = sorted(found)
-    pos = lambda v: copy.find(v)
     schema = _schema_sentence(copy, found, values, pools, rng) if rng.random() < P_SCHEMA else None
     if schema is None:  # the whole copy, 1-5 of its attributes
         asked = rng.sample(keys, min(len(keys), rng.randint(1, 5)))
-        schema = copy, asked, sorted([(k, v) for k in asked for v in found[k]], key=lambda kv: pos(kv[1]))
+        schema = copy, asked, in_text_order([(k, v) for k in asked for v in found[k]], copy, lambda kv: kv[1])
     text, asked, gold = schema
     yield Draft("attribute_extraction", {"text": text, "attributes": asked}, gold)
     k = rng.choice(keys)
@@ -271,8 +269,7 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     text, aspects, cats = d["text"], d.get("aspects"), d.get("categories")
     complete = d.get("complete", True)
     if aspects is not None and complete:
-        pos = {a: text.find(a) for a, _ in aspects}
-        ordered = sorted(aspects, key=lambda ap: pos[ap[0]])
+        ordered = in_text_order(aspects, text, lambda ap: ap[0])
         yield Draft("aspect_extraction", {"text": text}, uniq(a for a, _ in ordered))
         labels = list(("Positive", "Negative", "Neutral"))
         rng.shuffle(labels)
