@@ -31,6 +31,11 @@ def _listed(value: str | Sequence[str]) -> str | list[str]:
     return value if isinstance(value, str) else list(value)
 
 
+def _first_set(call: Optional[bool], model: Optional[bool], task_default: bool) -> bool:
+    """A per-call switch wins over the model's setting, which wins over the task's default."""
+    return next((c for c in (call, model) if c is not None), task_default)
+
+
 class EcomModel:
     """A model that answers the catalog's e-commerce tasks with typed, validated results."""
 
@@ -98,18 +103,12 @@ class EcomModel:
     def _calibrated(self, task: Task, calibrate: Optional[bool]) -> bool:
         if not task.kind.calibrates or not task.content_fields:
             return False
-        for choice in (calibrate, self.calibrate):
-            if choice is not None:
-                return choice
-        return task.calibrate
+        return _first_set(calibrate, self.calibrate, task.calibrate)
 
     def _retyped(self, task: Task, retype: Optional[bool]) -> bool:
         if task.retype_with is None:
             return False
-        for choice in (retype, self.retype):
-            if choice is not None:
-                return choice
-        return task.retype
+        return _first_set(retype, self.retype, task.retype)
 
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
