@@ -12,14 +12,21 @@
 #   bash scripts/gpu_lease.sh train NAME MINUTES [ecomlm train options...]
 #                                                # a new run, or --resume of an unfinished one; the
 #                                                # run (adapter, log, report) comes back in $OUT
+#   bash scripts/gpu_lease.sh fit NAME SECONDS FULL_STEPS [ecomlm train options...]
+#                                                # one call: a 12-step probe measures tokens/s, then
+#                                                # a new run of min(FULL_STEPS, what fits) steps ends
+#                                                # within SECONDS of the call's start
 # Here again:
 #   bash scripts/gpu_lease.sh fetch FILES_AT NAME  # joins what came back into runs/NAME
+# Fewer calls: `aside` takes the shipped adapters' weights (35 MB, not needed to train) out of what
+# travels (out of git's index, into .git/info/exclude; the files stay on disk), so a part can be
+# about 60 MB and SmolLM2's GGUF goes in two calls; `back` restores the index right after the lease.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LEASE=${LEASE:-/root/lease}               # there: survives between calls while the box is warm
 PYTHON=${PYTHON:-python3}                 # there: the python that holds torch
-PART_MB=${PART_MB:-28}                    # keeps part + working tree (about 21 MB) under 64 MiB
+PART_MB=${PART_MB:-}                      # default: what fits beside the working tree in 64 MiB
 RECIPE=${RECIPE:-smollm2-135m-lora}       # the GPU recipe (train/recipes/)
 BASE=${BASE:-base}                        # base (SmolLM2) or gemma3-270m (the multilingual model's;
                                           # 253 MB: 10 parts, RECIPE=gemma3-270m-lora)
@@ -34,9 +41,15 @@ build them: ecomlm data build --source ../shared/datasets --heldout ../shared/ec
   gguf=$(python3 -c "from ecomlm.runtime.models import shipped_model; print(shipped_model('$BASE').base.locate())") \
     || die "the base GGUF of '$BASE' was not found (bash scripts/setup.sh [multilingual] installs it)"
   grep -qx '/.lease/' .gitignore || die ".lease/ must be ignored by git (.gitignore)"
+  local tree
+  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+  [ -n "$PART_MB" ] || PART_MB=$(( (64 * 1024 * 1024 - tree) / 1024 / 1024 - 4 ))
   rm -rf .lease && mkdir -p .lease/tmp
   split -b "${PART_MB}m" -d "$gguf" .lease/tmp/base.gguf.part
   sha256sum "$gguf" | cut -d' ' -f1 > .lease/tmp/base.gguf.sha256
+  # the file keeps its name there: a run records the base's hash over name and content, and merging
+  # here checks it (source/merge.py)
+  basename "$gguf" > .lease/tmp/base.gguf.name
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     -d .lease/tmp/whl "gguf==$(python3 -c 'import importlib.metadata as m; print(m.version("gguf"))')"
   if [ "$BASE" != base ]; then  # a SentencePiece base (Gemma): its vocabulary is rebuilt with these
@@ -48,10 +61,8 @@ build them: ecomlm data build --source ../shared/datasets --heldout ../shared/ec
   for part in "${parts[@]}"; do
     k=$((k + 1)); mkdir -p ".lease/p$k"; mv "$part" ".lease/p$k/"
   done
-  mv .lease/tmp/base.gguf.sha256 .lease/tmp/whl .lease/tmp/corpus.tar.gz ".lease/p$k/"
+  mv .lease/tmp/base.gguf.sha256 .lease/tmp/base.gguf.name .lease/tmp/whl .lease/tmp/corpus.tar.gz ".lease/p$k/"
   rmdir .lease/tmp
-  local tree
-  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
   for d in .lease/p*; do
     local size=$(( $(du -sb "$d" | cut -f1) + tree ))
     [ "$size" -lt $((64 * 1024 * 1024)) ] || die "$d + working tree is $size bytes, over 64 MiB: lower PART_MB"
@@ -71,8 +82,10 @@ receive() {
   [ "$found" = 1 ] || die "no .lease/pK carried with this call (name it in carry)"
 }
 
+base_there() { echo "$LEASE/$(cat "$LEASE/base.gguf.name")"; }
+
 env_there() {
-  export ECOMLM_BASE_GGUF=$LEASE/base.gguf ECOMLM_GEMMA_GGUF=$LEASE/base.gguf ECOMLM_CACHE=$LEASE/cache PYTHONUNBUFFERED=1
+  export ECOMLM_BASE_GGUF=$(base_there) ECOMLM_GEMMA_GGUF=$(base_there) ECOMLM_CACHE=$LEASE/cache PYTHONUNBUFFERED=1
   export PYTHONPATH=$LEASE/site${PYTHONPATH:+:$PYTHONPATH}
 }
 
@@ -81,7 +94,7 @@ setup() {
   cat "$LEASE"/base.gguf.part* > "$LEASE/base.gguf.tmp"
   [ "$(sha256sum "$LEASE/base.gguf.tmp" | cut -d' ' -f1)" = "$(cat "$LEASE/base.gguf.sha256")" ] \
     || die "the joined base GGUF does not match its SHA-256: a part is missing; receive all of them again"
-  mv "$LEASE/base.gguf.tmp" "$LEASE/base.gguf" && rm -f "$LEASE"/base.gguf.part*
+  mv "$LEASE/base.gguf.tmp" "$(base_there)" && rm -f "$LEASE"/base.gguf.part*
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$LEASE/site" "$LEASE"/whl/*.whl
   "$PYTHON" -m pip install -q --no-index --no-deps --no-build-isolation -e .
@@ -112,10 +125,54 @@ train() {
   set -e
   if [ -n "${OUT:-}" ] && [ -d "$run" ]; then
     # the run without its checkpoints, in parts of at most 15 MB ($OUT takes files of 16 MiB at most)
-    tar cf - -C "$LEASE/runs" --exclude 'checkpoint-*' "$name" | split -b 15m -d - "$OUT/run.tar.part"
+    # a run stopped by its time limit has no adapter/ yet: its last checkpoint comes back instead
+    local skip=(--exclude 'checkpoint-*') c
+    if [ ! -d "$run/adapter" ]; then
+      skip=()
+      for c in $(ls -d "$run"/checkpoint-* 2>/dev/null | head -n -1); do skip+=(--exclude "$(basename "$c")"); done
+    fi
+    tar cf - -C "$LEASE/runs" "${skip[@]}" "$name" | split -b 15m -d - "$OUT/run.tar.part"
     ls -la "$OUT"
   fi
   return $rc
+}
+
+fit() {
+  local name=${1:?NAME} budget=${2:?SECONDS} full=${3:?FULL_STEPS}; shift 3
+  local t0 recipe=$RECIPE
+  t0=$(date +%s)
+  env_there
+  mkdir -p "$LEASE/runs"
+  local probe=(train --base "$BASE" --data "$LEASE/corpus/train.jsonl" --max-steps 12 --limit 2000)
+  if ! "$PYTHON" -m ecomlm.cli "${probe[@]}" --out "$LEASE/runs/probe-bf16" --config "$recipe"; then
+    # bf16 failed on this box (the packing-isolation check's tolerance, say): the recipe in float32
+    sed 's/^precision:.*/precision: fp32/' "train/recipes/$recipe.yaml" > "$LEASE/fp32.yaml"
+    recipe=$LEASE/fp32.yaml
+    "$PYTHON" -m ecomlm.cli "${probe[@]}" --out "$LEASE/runs/probe-fp32" --config "$recipe" \
+      || die "the probe failed in bf16 and in float32"
+  fi
+  local report
+  report=$(ls -t "$LEASE"/runs/probe-*/report.json | head -1)
+  [ -z "${OUT:-}" ] || cp "$report" "$OUT/probe-report.json"
+  local left=$(( budget - ($(date +%s) - t0) ))
+  local steps  # 120 s of the real run are not steps: load, tokenise the corpus, validations, save
+  steps=$("$PYTHON" - "$report" "$left" "$full" <<'PY'
+import json, os, sys
+report, left, full = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+tps = json.load(open(report))["tokens_per_s"]
+log = [json.loads(line) for line in open(os.path.join(os.path.dirname(report), "log.jsonl")) if '"loss"' in line]
+per_step = log[-1]["tokens_seen"] / log[-1]["step"]
+fits = int((left - 120) * tps / per_step)
+print(max(1, min(full, fits)))
+print(f"fit: {tps:.0f} tokens/s, {per_step:.0f} tokens a step, {left:.0f} s left: {min(full, fits)} of {full} steps",
+      file=sys.stderr)
+PY
+)
+  local minutes
+  minutes=$("$PYTHON" -c "print(round(max(1.0, ($left - 30) / 60), 2))")
+  local args=(--max-steps "$steps")
+  [ "$steps" -lt "$full" ] || args=()
+  RECIPE=$recipe train "$name" "$minutes" "${args[@]}" "$@"
 }
 
 fetch() {
@@ -127,8 +184,35 @@ fetch() {
   ls -la "runs/$name"
 }
 
+aside() {
+  local list=.git/ecomlm-lease-aside
+  [ ! -e "$list" ] || die "adapters are set aside already ($list); 'back' first"
+  git ls-files -z runtime/adapters | xargs -0 du -b | awk '$1 > 1000000 {print $2}' > "$list"
+  [ -s "$list" ] || { rm -f "$list"; die "nothing large under runtime/adapters"; }
+  git diff --quiet HEAD -- $(cat "$list") || { rm -f "$list"; die "the adapters have uncommitted changes; commit them first"; }
+  xargs git rm -q --cached -- < "$list"
+  { echo "# ecomlm-lease-aside"; sed 's|^|/|' "$list"; } >> .git/info/exclude
+  echo "set aside (on disk, out of what travels): $(tr '\n' ' ' < "$list")"
+  echo "working tree that travels: $(( $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) / 1024 / 1024 )) MB"
+}
+
+back() {
+  local list=.git/ecomlm-lease-aside
+  [ -e "$list" ] || die "nothing set aside"
+  xargs git reset -q HEAD -- < "$list"
+  python3 - "$list" <<'PY'
+import sys
+drop = {"/" + line.strip() for line in open(sys.argv[1]) if line.strip()} | {"# ecomlm-lease-aside"}
+path = ".git/info/exclude"
+lines = open(path).read().splitlines()
+open(path, "w").write("".join(line + "\n" for line in lines if line not in drop))
+PY
+  rm -f "$list"
+  echo "adapters back in git's index: $(git status --short runtime/adapters | wc -l) changes under runtime/adapters"
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
-  pack|receive|setup|check|train|fetch) "$cmd" "$@" ;;
-  *) sed -n '2,17p' "$0"; exit 2 ;;
+  pack|receive|setup|check|train|fit|fetch|aside|back) "$cmd" "$@" ;;
+  *) sed -n '2,25p' "$0"; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-"""``ecomlm train`` and ``ecomlm merge`` (heavy imports stay inside the handlers)."""
+"""``ecomlm train``, ``merge``, ``val-loss``, ``ship`` and ``soup`` (heavy imports stay inside the handlers)."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,16 @@ def _ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soup(args: argparse.Namespace) -> int:
+    from .soup import soup_runs
+
+    out = soup_runs(args.runs, args.out, weights=args.weights)
+    info = json.loads((out / "run.json").read_text())["soup"]
+    print(f"soup of {len(args.runs)} runs (weights {info['weights']}, rank {info['r']}) in {out}; "
+          f"ship it with: ecomlm ship {out}")
+    return 0
+
+
 def add_ship_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ecomlm ship`` (and ``python -m ecomlm.train.ship``)."""
     from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
@@ -92,3 +102,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "(adapter.gguf + float16 peft adapter + run records)")
     add_ship_arguments(sp)
     sp.set_defaults(func=_ship)
+
+    so = subparsers.add_parser("soup", help="one adapter whose update is the weighted sum of finished runs' "
+                                           "updates (same base; exact, ranks concatenated)")
+    so.add_argument("runs", nargs="+", help="finished run folders or shipped adapter folders (two or more)")
+    so.add_argument("--weights", type=float, nargs="+", help="one weight per run (default: equal, summing to 1)")
+    so.add_argument("--out", required=True, help="the soup's run folder (runs/NAME); must not exist")
+    so.set_defaults(func=_soup)
