@@ -29,9 +29,17 @@ PYTHON=${PYTHON:-python3}                 # there: the python that holds torch
 PART_MB=${PART_MB:-}                      # default: what fits beside the working tree in 64 MiB
 RECIPE=${RECIPE:-smollm2-135m-lora}       # the GPU recipe (train/recipes/)
 BASE=${BASE:-base}                        # base (SmolLM2) or gemma3-270m (the multilingual model's;
-                                          # 253 MB: 10 parts, RECIPE=gemma3-270m-lora)
+                                          # 253 MB: 5 parts after 'aside', RECIPE=gemma3-270m-lora)
 
 die() { echo "gpu_lease: $*" >&2; exit 1; }
+
+# bytes of what a call sends besides its carried paths: tracked and untracked-not-ignored files
+tree_bytes() {
+  python3 -c 'import os, subprocess
+out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                     capture_output=True, check=True).stdout.decode()
+print(sum(os.path.getsize(f) for f in set(out.split("\0")) if f and os.path.isfile(f)))'
+}
 
 pack() {
   local corpus=${1:-corpus}
@@ -42,7 +50,7 @@ build them: ecomlm data build --source ../shared/datasets --heldout ../shared/ec
     || die "the base GGUF of '$BASE' was not found (bash scripts/setup.sh [multilingual] installs it)"
   grep -qx '/.lease/' .gitignore || die ".lease/ must be ignored by git (.gitignore)"
   local tree
-  tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+  tree=$(tree_bytes)
   [ -n "$PART_MB" ] || PART_MB=$(( (64 * 1024 * 1024 - tree) / 1024 / 1024 - 4 ))
   rm -rf .lease && mkdir -p .lease/tmp
   split -b "${PART_MB}m" -d "$gguf" .lease/tmp/base.gguf.part
@@ -163,8 +171,9 @@ tps = json.load(open(report))["tokens_per_s"]
 log = [json.loads(line) for line in open(os.path.join(os.path.dirname(report), "log.jsonl")) if '"loss"' in line]
 per_step = log[-1]["tokens_seen"] / log[-1]["step"]
 fits = int((left - 120) * tps / per_step)
-print(max(1, min(full, fits)))
-print(f"fit: {tps:.0f} tokens/s, {per_step:.0f} tokens a step, {left:.0f} s left: {min(full, fits)} of {full} steps",
+steps = max(1, min(full, fits))
+print(steps)
+print(f"fit: {tps:.0f} tokens/s, {per_step:.0f} tokens a step, {left:.0f} s left: {steps} of {full} steps",
       file=sys.stderr)
 PY
 )
@@ -187,13 +196,14 @@ fetch() {
 aside() {
   local list=.git/ecomlm-lease-aside
   [ ! -e "$list" ] || die "adapters are set aside already ($list); 'back' first"
+  git diff --quiet HEAD -- runtime/adapters \
+    || die "runtime/adapters has uncommitted changes (a run shipped for a test?); commit them or restore them (git checkout runtime/adapters) first"
   git ls-files -z runtime/adapters | xargs -0 du -b | awk '$1 > 1000000 {print $2}' > "$list"
   [ -s "$list" ] || { rm -f "$list"; die "nothing large under runtime/adapters"; }
-  git diff --quiet HEAD -- $(cat "$list") || { rm -f "$list"; die "the adapters have uncommitted changes; commit them first"; }
   xargs git rm -q --cached -- < "$list"
   { echo "# ecomlm-lease-aside"; sed 's|^|/|' "$list"; } >> .git/info/exclude
   echo "set aside (on disk, out of what travels): $(tr '\n' ' ' < "$list")"
-  echo "working tree that travels: $(( $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) / 1024 / 1024 )) MB"
+  echo "working tree that travels: $(( $(tree_bytes) / 1024 / 1024 )) MB"
 }
 
 back() {
