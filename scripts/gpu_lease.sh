@@ -76,8 +76,9 @@ build them: ecomlm data build --source ../shared/datasets --heldout ../shared/ec
     [ "$size" -lt $((64 * 1024 * 1024)) ] || die "$d + working tree is $size bytes, over 64 MiB: lower PART_MB"
     echo "$d: $(du -sh "$d" | cut -f1) (+ working tree $((tree / 1024 / 1024)) MB)"
   done
-  echo "calls: for each .lease/pK in order, run 'bash scripts/gpu_lease.sh receive' carrying .lease/pK;"
-  echo "with the last one: 'bash scripts/gpu_lease.sh receive && bash scripts/gpu_lease.sh setup && bash scripts/gpu_lease.sh check'"
+  echo "calls, back to back (a box idle for 30 s is gone): for each .lease/pK in order, run"
+  echo "'bash scripts/gpu_lease.sh receive' carrying .lease/pK; with the last one:"
+  echo "'export BASE=$BASE RECIPE=$RECIPE; bash scripts/gpu_lease.sh receive && bash scripts/gpu_lease.sh setup && bash scripts/gpu_lease.sh fit NAME SECONDS FULL_STEPS'"
 }
 
 receive() {
