@@ -5,7 +5,7 @@ import random
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
-from ecomlm.train.data import atomic, downstream
+from ecomlm.train.data import atomic, downstream, sampling
 from ecomlm.train.data.pools import Pools
 from ecomlm.train.data.records import Record
 
@@ -207,6 +207,23 @@ def test_opinion_questions_ask_about_aspects_with_one_opinion():
         _valid(d)
 
 
+def test_opinion_questions_are_often_asked_among_other_reviews_that_do_not_answer_them():
+    """Short answers in long contexts: the review stands among other reviews of the dataset, and
+    none of those names the aspect or the opinion, so the gold stays the only answer."""
+    text = "the fan is loud ."
+    ops = [("fan", "loud", "negative")]
+    reviews = ([f"review {i}: the keyboard feels solid and the price was fair ." for i in range(60)]
+               + ["the fan never stops .", "it runs loud under load .", text])
+    contexts = [d.fields["context"] for seed in range(40)
+                for d in atomic.opinion_question(text, ops, random.Random(seed), reviews)]
+    padded = [c for c in contexts if c != text]
+    assert len(padded) >= 8 and len(padded) < len(contexts)  # often, not always
+    for c in padded:
+        assert c.count("loud") == 1 and c.count("fan") == 1 and text in c
+        assert "never stops" not in c and "under load" not in c
+    assert max(len(c.split()) for c in padded) >= 250
+
+
 def test_absa_generators():
     rec = Record("absa", "1", "en", "absa", {
         "text": "the display is beautiful and the keyboard is solid .",
@@ -254,7 +271,7 @@ def test_long_qa_contexts_keep_the_answer():
     pool = [" ".join(["word"] * 50)] * 40
     lengths = []
     for seed in range(20):
-        ctx = downstream.long_context("the bass is deep", pool, random.Random(seed))
+        ctx = sampling.long_context("the bass is deep", pool, random.Random(seed))
         assert "the bass is deep" in ctx
         lengths.append(len(ctx.split()))
     assert any(n > 1400 for n in lengths)

@@ -22,7 +22,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .pools import Pools, topic
 from .records import Draft, Record, humanize
-from .sampling import COARSE_TYPES, P_NONE, in_text_order, label_set, polarity_labels, type_set, uniq
+from .sampling import (COARSE_TYPES, LONG_CONTEXT_SHARE, P_NONE, in_text_order, label_set, long_context,
+                       polarity_labels, type_set, uniq)
 
 Entities = Sequence[tuple[str, str]]
 
@@ -250,13 +251,28 @@ def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
         yield Draft("qa", {"question": question, "context": text}, v)
 
 
-def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]],
-                     rng: random.Random) -> Iterator[Draft]:
-    """Extractive QA whose answer is the one opinion phrase written about an aspect."""
+#: reviews drawn as candidates for padding one opinion question's context
+PAD_CANDIDATES = 80
+
+
+def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]], rng: random.Random,
+                     reviews: Sequence[str] = ()) -> Iterator[Draft]:
+    """Extractive QA whose answer is the one opinion phrase written about an aspect.
+
+    Often (``LONG_CONTEXT_SHARE``) the review stands among other reviews of the dataset that name
+    neither the aspect nor the opinion, so the answer stays the only one in the context: a short
+    answer found in a long context, as in forum-thread QA (the other long-context QA source,
+    SubjQA, has answers of six words on average)."""
     single = [(a, o) for a, o in _single_valued((a, o) for a, o, _ in opinions) if a != o]
     if single:
         a, o = rng.choice(single)
-        yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": text}, o)
+        context = text
+        if reviews and rng.random() < LONG_CONTEXT_SHARE:
+            words = re.compile(r"\b(" + re.escape(a.lower()) + "|" + re.escape(o.lower()) + r")\b")
+            pool = [t for t in rng.sample(list(reviews), min(PAD_CANDIDATES, len(reviews)))
+                    if t != text and not words.search(t.lower())]
+            context = long_context(text, pool, rng) if pool else text
+        yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": context}, o)
 
 
 # --- reviews and aspects -------------------------------------------------------------------------------
@@ -308,7 +324,7 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         yield Draft("opinion_extraction", {"text": text, "types": types},
                     in_text_order(dict.fromkeys(gold), text, lambda e: e[1]))
         if r.lang == "en":
-            yield from opinion_question(text, d["opinions"], rng)
+            yield from opinion_question(text, d["opinions"], rng, pools.reviews)
     if d.get("entities") is not None and aspects is not None:
         yield from from_entities(text, d["entities"], rng, ("Brand", "Product", "Component"))
 

@@ -12,13 +12,7 @@ from typing import Callable, Iterator
 from .atomic import from_entities
 from .pools import Pools
 from .records import Draft, Record
-from .sampling import P_NONE, label_set
-
-LONG_CONTEXT_SHARE = 0.4    # QA items whose context is padded with other reviews of the item
-LONG_CONTEXT_WORDS = 1500   # ~2k tokens, like the held-out Reddit QA contexts
-# half of the padded contexts stop at 250-450 words, so that they fit the CPU recipes' 768-token rows
-# (which drop every ~2k-token item) and CPU runs see the answer among other reviews too
-MEDIUM_CONTEXT_WORDS = (250, 450)
+from .sampling import LONG_CONTEXT_SHARE, P_NONE, label_set, long_context
 
 
 def ner(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
@@ -37,21 +31,6 @@ def labels(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         else:
             hi = 2 if len(space) <= 3 and rng.random() < 0.5 else 8
             yield Draft(task, {"text": r.data["text"], "labels": label_set(gold, space, rng, 2, hi)}, gold[0])
-
-
-def long_context(context: str, pool: list[str], rng: random.Random) -> str:
-    """The context with other reviews of the item around it: up to ``LONG_CONTEXT_WORDS`` words, or
-    (half of the time) up to a length drawn from ``MEDIUM_CONTEXT_WORDS``."""
-    limit = LONG_CONTEXT_WORDS if rng.random() < 0.5 else rng.randint(*MEDIUM_CONTEXT_WORDS)
-    parts, words = [context], len(context.split())
-    for other in rng.sample(pool, len(pool)):
-        n = len(other.split())
-        if words + n > limit:
-            continue
-        parts.append(other)
-        words += n
-    rng.shuffle(parts)
-    return "\n\n".join(parts)
 
 
 def qa(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:

@@ -25,6 +25,7 @@ class Pools:
     offers: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # query offer -> [(other, match)]
     offers_by_domain: dict[str, list[str]] = field(default_factory=dict)
     titles: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # NER text, entities
+    reviews: list[str] = field(default_factory=list)            # ABSA review texts (QA context padding)
 
     @classmethod
     def build(cls, records: Sequence[Record]) -> "Pools":
@@ -42,8 +43,9 @@ class Pools:
                     values[n].add(v)
                     names.add(n)
                 names.update(d.get("absent", []))
-            elif r.kind == "absa" and d.get("categories"):
-                for c, _ in d["categories"]:
+            elif r.kind == "absa":
+                p.reviews.append(d["text"])
+                for c, _ in d.get("categories") or []:
                     absa.add(humanize(c))
                     topics.add(topic(c))
             elif r.kind == "pair":

@@ -12,6 +12,28 @@ POLARITIES = ("Positive", "Negative", "Neutral")
 P_NONE = 0.12          # share of multi-label / extraction items whose options leave out every gold
 
 
+LONG_CONTEXT_SHARE = 0.4    # QA items whose context is padded with other reviews
+LONG_CONTEXT_WORDS = 1500   # ~2k tokens, like the held-out Reddit QA contexts
+# half of the padded contexts stop at 250-450 words, so that they fit the CPU recipes' 768-token rows
+# (which drop every ~2k-token item) and CPU runs see the answer among other reviews too
+MEDIUM_CONTEXT_WORDS = (250, 450)
+
+
+def long_context(context: str, pool: Sequence[str], rng: random.Random) -> str:
+    """The context with other reviews around it, in a shuffled order: up to ``LONG_CONTEXT_WORDS``
+    words, or (half of the time) up to a length drawn from ``MEDIUM_CONTEXT_WORDS``."""
+    limit = LONG_CONTEXT_WORDS if rng.random() < 0.5 else rng.randint(*MEDIUM_CONTEXT_WORDS)
+    parts, words = [context], len(context.split())
+    for other in rng.sample(list(pool), len(pool)):
+        n = len(other.split())
+        if words + n > limit:
+            continue
+        parts.append(other)
+        words += n
+    rng.shuffle(parts)
+    return "\n\n".join(parts)
+
+
 def uniq(items: Iterable[str]) -> list[str]:
     """Order-preserving, case-insensitive de-duplication of non-empty strings."""
     seen: set[str] = set()
