@@ -3,6 +3,7 @@
 # most 64 MiB per call (the working tree included): train/TRAINING.md, "On the GPU machine".
 #
 # Here (dev machine):
+#   bash scripts/gpu_lease.sh aside               # first (see below); `back` right after the lease
 #   bash scripts/gpu_lease.sh pack [CORPUS_DIR]   # .lease/p1 .. .lease/pN: the base GGUF in parts,
 #                                                # the last part also the gguf wheel and the corpus
 # There (one call per part, back to back, each carrying its .lease/pK; the box stays warm 30 s):
@@ -15,7 +16,7 @@
 #   bash scripts/gpu_lease.sh fit NAME SECONDS FULL_STEPS [ecomlm train options...]
 #                                                # one call: a 12-step probe measures tokens/s, then
 #                                                # a new run of min(FULL_STEPS, what fits) steps ends
-#                                                # within SECONDS of the call's start
+#                                                # within SECONDS of its own start
 # Here again:
 #   bash scripts/gpu_lease.sh fetch FILES_AT NAME  # joins what came back into runs/NAME
 # Fewer calls: `aside` takes the shipped adapters' weights (35 MB, not needed to train) out of what
@@ -225,5 +226,5 @@ PY
 cmd=${1:-}; shift || true
 case "$cmd" in
   pack|receive|setup|check|train|fit|fetch|aside|back) "$cmd" "$@" ;;
-  *) sed -n '2,25p' "$0"; exit 2 ;;
+  *) sed -n '2,24p' "$0"; exit 2 ;;
 esac
