@@ -16,7 +16,7 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import InvalidInputError
@@ -34,8 +34,9 @@ def _run_info(run: Path) -> dict:
     return json.loads((run / "run.json").read_text())
 
 
-def check_soup_inputs(runs: Sequence[Path], weights: Optional[Sequence[float]]) -> List[float]:
-    """The weights (equal ones when ``weights`` is None); raises unless the runs share one base."""
+def check_soup_inputs(runs: Sequence[Path], weights: Optional[Sequence[float]]) -> Tuple[List[float], List[dict]]:
+    """The weights (equal ones when ``weights`` is None) and the runs' ``run.json``; raises unless
+    the runs share one base."""
     if len(runs) < 2:
         raise InvalidInputError(f"a soup needs at least two runs, got {len(runs)}")
     weights = [1.0 / len(runs)] * len(runs) if weights is None else [float(w) for w in weights]
@@ -49,7 +50,7 @@ def check_soup_inputs(runs: Sequence[Path], weights: Optional[Sequence[float]]) 
         listing = ", ".join(f"{r}: {i.get('base')} ({str(i.get('base_sha256'))[:12]})" for r, i in zip(runs, infos))
         raise InvalidInputError(f"the runs were trained on different bases ({listing}); a soup adds updates "
                                 f"of one base only")
-    return weights
+    return weights, infos
 
 
 def soup_runs(runs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
@@ -63,11 +64,11 @@ def soup_runs(runs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str
     from ecomlm.source.base import load_base_model
 
     runs = [Path(r) for r in runs]
-    weights = check_soup_inputs(runs, weights)
+    weights, infos = check_soup_inputs(runs, weights)
     target = Path(out)
     if target.exists():
         raise InvalidInputError(f"{target} exists; choose another --out")
-    info = _run_info(runs[0])
+    info = infos[0]
     model, _ = load_base_model(info["base"], "float32")
     names = [f"run{i}" for i in range(len(runs))]
     peft_model = PeftModel.from_pretrained(model, runs[0] / "adapter", adapter_name=names[0])

@@ -269,7 +269,7 @@ def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]], rng: r
         context = text
         if reviews and rng.random() < LONG_CONTEXT_SHARE:
             words = re.compile(r"\b(" + re.escape(a.lower()) + "|" + re.escape(o.lower()) + r")\b")
-            pool = [t for t in rng.sample(list(reviews), min(PAD_CANDIDATES, len(reviews)))
+            pool = [t for t in rng.sample(reviews, min(PAD_CANDIDATES, len(reviews)))
                     if t != text and not words.search(t.lower())]
             context = long_context(text, pool, rng) if pool else text
         yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": context}, o)

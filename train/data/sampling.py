@@ -24,7 +24,7 @@ def long_context(context: str, pool: Sequence[str], rng: random.Random) -> str:
     words, or (half of the time) up to a length drawn from ``MEDIUM_CONTEXT_WORDS``."""
     limit = LONG_CONTEXT_WORDS if rng.random() < 0.5 else rng.randint(*MEDIUM_CONTEXT_WORDS)
     parts, words = [context], len(context.split())
-    for other in rng.sample(list(pool), len(pool)):
+    for other in rng.sample(pool, len(pool)):
         n = len(other.split())
         if words + n > limit:
             continue
