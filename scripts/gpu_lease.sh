@@ -156,7 +156,11 @@ fit() {
   local probe=(train --base "$BASE" --data "$LEASE/corpus/train.jsonl" --max-steps 12 --limit 2000)
   if ! "$PYTHON" -m ecomlm.cli "${probe[@]}" --out "$LEASE/runs/probe-bf16" --config "$recipe"; then
     # bf16 failed on this box (the packing-isolation check's tolerance, say): the recipe in float32
-    sed 's/^precision:.*/precision: fp32/' "train/recipes/$recipe.yaml" > "$LEASE/fp32.yaml"
+    # (RECIPE is a name in train/recipes/ or a path, as `ecomlm train --config` takes it)
+    local file
+    file=$("$PYTHON" -c 'import sys; from ecomlm.train.config import recipe_path; print(recipe_path(sys.argv[1]))' "$recipe") \
+      || die "recipe $recipe not found"
+    sed 's/^precision:.*/precision: fp32/' "$file" > "$LEASE/fp32.yaml"
     recipe=$LEASE/fp32.yaml
     "$PYTHON" -m ecomlm.cli "${probe[@]}" --out "$LEASE/runs/probe-fp32" --config "$recipe" \
       || die "the probe failed in bf16 and in float32"

@@ -16,7 +16,6 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 
 from ecomlm.demo.server import ServerConfig, ServerThread, create_app
 from ecomlm.runtime.errors import InvalidInputError

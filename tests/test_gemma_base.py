@@ -14,6 +14,7 @@ pytest.importorskip("peft")
 pytest.importorskip("sentencepiece")
 
 from tiny_gemma import _LINES, tiny_gemma_gguf  # noqa: E402
+from tiny_runs import tiny_training  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -26,16 +27,11 @@ MESSAGES = [{"role": "system", "content": "Extract attributes."},
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("gemma")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     from ecomlm.source.base import materialize_base
 
-    gguf = tiny_gemma_gguf(root)
-    yield {"root": root, "gguf": gguf, "folder": materialize_base(gguf)}
-    torch.set_num_threads(threads)
-    mp.undo()
+    with tiny_training(root):
+        gguf = tiny_gemma_gguf(root)
+        yield {"root": root, "gguf": gguf, "folder": materialize_base(gguf)}
 
 
 def _llama_vocab(path):
@@ -91,14 +87,13 @@ def test_declared_chat_format_is_used_by_training_and_runtime(tiny):
 def trained(tiny):
     from corpus_fixtures import write_corpus
 
-    from ecomlm.train.config import LoraSettings, TrainConfig
+    from tiny_runs import tiny_config
+
     from ecomlm.train.trainer import train
 
     root = tiny["root"]
-    config = TrainConfig(lora=LoraSettings(r=8, alpha=16, dropout=0.0), max_seq_len=256, rows_per_device=4,
-                         lr=2e-2, warmup_steps=1, max_steps=8, eval_every=0, save_every=0)
-    train(str(tiny["gguf"]), write_corpus(root / "train.jsonl", 64, 0), root / "run", config=config,
-          progress=False)
+    train(str(tiny["gguf"]), write_corpus(root / "train.jsonl", 64, 0), root / "run",
+          config=tiny_config(max_seq_len=256, max_steps=8), progress=False)
     return root / "run"
 
 

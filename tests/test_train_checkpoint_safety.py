@@ -18,17 +18,15 @@ from ecomlm.train.safe_state import load_state, save_state  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
 from corpus_fixtures import write_number_corpus  # noqa: E402
 from tiny_models import tiny_model_dir  # noqa: E402
+from tiny_runs import tiny_training  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
-    corpus = write_number_corpus(root / "train.jsonl", 64, 0)
-    torch.set_num_threads(1)
-    yield {"base": str(tiny_model_dir(root / "tiny")), "train": str(corpus)}
-    mp.undo()
+    with tiny_training(root):
+        corpus = write_number_corpus(root / "train.jsonl", 64, 0)
+        yield {"base": str(tiny_model_dir(root / "tiny")), "train": str(corpus)}
 
 
 def config(**kw):

@@ -8,27 +8,21 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
 from ecomlm.source.merge import merge_run  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
 from corpus_fixtures import write_corpus  # noqa: E402
 from tiny_models import tiny_model_dir  # noqa: E402
+from tiny_runs import tiny_config, tiny_training  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("merge")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    base = tiny_model_dir(root / "tiny")
-    config = TrainConfig(lora=LoraSettings(r=8, alpha=16, dropout=0.0), max_seq_len=128, rows_per_device=4,
-                         lr=2e-2, warmup_steps=1, max_steps=6, eval_every=0, save_every=0)
-    train(str(base), write_corpus(root / "train.jsonl", 64, 0), root / "run", config=config, progress=False)
-    yield root / "run"
-    torch.set_num_threads(threads)
-    mp.undo()
+    with tiny_training(root):
+        base = tiny_model_dir(root / "tiny")
+        train(str(base), write_corpus(root / "train.jsonl", 64, 0), root / "run", config=tiny_config(),
+              progress=False)
+        yield root / "run"
 
 
 def test_merge_parity_and_standard_folder(trained_run, tmp_path):

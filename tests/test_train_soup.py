@@ -9,29 +9,23 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from ecomlm.runtime.errors import InvalidInputError  # noqa: E402
-from ecomlm.train.config import LoraSettings, TrainConfig  # noqa: E402
 from ecomlm.train.soup import soup_runs  # noqa: E402
 from ecomlm.train.trainer import train  # noqa: E402
 from corpus_fixtures import write_corpus  # noqa: E402
 from tiny_models import tiny_model_dir  # noqa: E402
+from tiny_runs import tiny_config, tiny_training  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """Two tiny runs on one base that learned different updates (other data, seed and rank)."""
     root = tmp_path_factory.mktemp("soup")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ECOMLM_CACHE", str(root / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    base = tiny_model_dir(root / "tiny")
-    for name, r, seed in (("a", 8, 1), ("b", 4, 2)):
-        config = TrainConfig(lora=LoraSettings(r=r, alpha=2 * r, dropout=0.0), max_seq_len=128, rows_per_device=4,
-                             lr=2e-2, warmup_steps=1, max_steps=4, eval_every=0, save_every=0, seed=seed)
-        train(str(base), write_corpus(root / f"{name}.jsonl", 48, seed), root / name, config=config, progress=False)
-    yield root / "a", root / "b"
-    torch.set_num_threads(threads)
-    mp.undo()
+    with tiny_training(root):
+        base = tiny_model_dir(root / "tiny")
+        for name, r, seed in (("a", 8, 1), ("b", 4, 2)):
+            train(str(base), write_corpus(root / f"{name}.jsonl", 48, seed), root / name,
+                  config=tiny_config(r, max_steps=4, seed=seed), progress=False)
+        yield root / "a", root / "b"
 
 
 def _merged_weights(run):
