@@ -152,7 +152,7 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
                 # the same decoding as the API: token prompt, grammar, and its stop on a repeated line
                 tokens = raw_llm.tokenize(prompts[i].encode("utf-8"), add_bos=False, special=True)
                 stop = RepeatedLineStop(raw_llm, len(tokens))
-                r = raw_llm.create_completion(prompt=tokens, max_tokens=task.max_new_tokens,
+                r = raw_llm.create_completion(prompt=tokens, max_tokens=task.kind.max_tokens(task, fields[i]),
                                               temperature=0.0, top_k=1, repeat_penalty=1.0, grammar=grammar,
                                               stop=[eos] if eos else None, stopping_criteria=stop.criteria())
                 return stop.trim(r["choices"][0]["text"])

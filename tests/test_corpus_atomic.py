@@ -277,3 +277,49 @@ def test_long_qa_contexts_keep_the_answer():
     assert any(n > 1400 for n in lengths)
     medium = [n for n in lengths if n < 1400]
     assert medium and all(200 <= n <= 450 for n in medium), lengths
+
+
+def _annotated_pool() -> list[tuple[str, list[tuple[str, str]]]]:
+    return [(f"Maker{i:02d} notebook with {100 + i}GB memory and a quiet fan",
+             [("Brand", f"Maker{i:02d}"), ("Attribute", f"{100 + i}GB")]) for i in range(40)]
+
+
+def test_joined_entity_inputs_keep_every_piece_and_its_entities():
+    """Long entity inputs: the record's text joined with other annotated texts of its dataset, within
+    the drawn length, answered with the union of the pieces' entities (each piece fully annotated)."""
+    pool = _annotated_pool()
+    for seed in range(10):
+        joined = sampling.joined_entities(TEXT, ENTS, pool, random.Random(seed))
+        assert joined is not None
+        text, ents = joined
+        lo, hi = sampling.LONG_ENTITY_WORDS
+        assert TEXT in text and lo <= len(text.split()) <= hi
+        pieces = [p for p, _ in pool if p in text]
+        assert len(pieces) >= 5
+        assert ents[:len(ENTS)] == ENTS
+        assert sorted(ents[len(ENTS):]) == sorted(e for p, pe in pool if p in text for e in pe)
+    long_text = " ".join(["word"] * (sampling.JOIN_PIECE_WORDS + 1))
+    assert sampling.joined_entities(long_text, ENTS, pool, random.Random(0)) is None
+    assert sampling.joined_entities(TEXT, ENTS, pool[:2], random.Random(0)) is None
+
+
+def test_english_entity_tasks_are_sometimes_asked_on_joined_texts():
+    """With a pool of annotated texts, about LONG_ENTITY_SHARE of an English record's entity tasks run
+    on a long joined input whose NER answer holds the record's own entities; Chinese records never."""
+    pool = _annotated_pool()
+    pools = Pools(annotated=pool)
+    joined = 0
+    for seed in range(200):
+        rec = Record("ave", str(seed), "en", "attributes",
+                     {"text": TEXT, "title": TEXT, "attrs": [], "entities": ENTS, "complete": True})
+        (ner,) = [d for d in atomic.attributes_atomic(rec, pools, random.Random(seed)) if d.task == "ner"]
+        _valid(ner)
+        if ner.fields["text"] != TEXT:
+            joined += 1
+            assert TEXT in ner.fields["text"]
+            assert {e for e in ENTS if e[0] in ner.fields["types"]} <= set(ner.gold)
+    assert 0.15 * 200 <= joined <= 0.35 * 200, joined
+    zh = Record("ave", "zh", "zh", "attributes",
+                {"text": TEXT, "title": TEXT, "attrs": [], "entities": ENTS, "complete": True})
+    for seed in range(50):
+        assert all(d.fields.get("text", TEXT) == TEXT for d in atomic.attributes_atomic(zh, pools, random.Random(seed)))

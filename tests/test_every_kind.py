@@ -148,3 +148,18 @@ def test_every_kind_runs_and_keeps_its_promise(model, kind_name):
         for result in runs:
             check(task, normalized, result)
             assert kind.check(task, normalized, result.to_dict()) is None, (task.name, result)
+
+
+def test_span_answers_get_a_token_budget_that_grows_with_their_source():
+    """A long description holds dozens of entities: a span list's budget grows with the source text
+    (about a token per three characters), never below the task's own budget nor above four times it;
+    other kinds keep their own budget."""
+    from ecomlm.runtime.kinds.spans import MAX_BUDGET_FACTOR, SOURCE_CHARS_PER_TOKEN
+    ner, topic = catalog.get_task("ner"), catalog.get_task("review_topic")
+    assert ner.kind.max_tokens(ner, FIELDS) == ner.max_new_tokens
+    long_text = "Intel Core i5 processor, 8GB memory, 256GB SSD. " * 20
+    budget = ner.kind.max_tokens(ner, {**FIELDS, "text": long_text})
+    assert budget == len(long_text) // SOURCE_CHARS_PER_TOKEN > ner.max_new_tokens
+    huge = {**FIELDS, "text": long_text * 10}
+    assert ner.kind.max_tokens(ner, huge) == MAX_BUDGET_FACTOR * ner.max_new_tokens
+    assert topic.kind.max_tokens(topic, huge) == topic.kind.max_tokens(topic, FIELDS) < ner.max_new_tokens

@@ -15,6 +15,9 @@ from ..spans import find_span, locate_all
 from .base import OutputKind, Scored, answer_lines, exact_option, register
 
 ANSWER_TAG = "answer"
+#: a span-list answer's token budget grows with its source (``_SpanLines.max_tokens``)
+SOURCE_CHARS_PER_TOKEN = 3
+MAX_BUDGET_FACTOR = 4
 
 
 def _at_offsets(source: str, span: Mapping[str, Any]) -> bool:
@@ -35,6 +38,14 @@ class _SpanLines(OutputKind):
 
     def reads_back(self, task: Any, answer: Any, result: SpansResult) -> bool:
         return len({(s.type, s.text) for s in result.spans}) == len(answer) and not result.dropped
+
+    def max_tokens(self, task: Any, fields: Mapping[str, Any]) -> int:
+        # The answer copies spans of the source, so it can grow with it: a long product description
+        # holds dozens of entities. About a token per SOURCE_CHARS_PER_TOKEN characters of the source,
+        # never below the task's budget nor above MAX_BUDGET_FACTOR times it.
+        source = str(fields.get(task.source_field) or "")
+        return max(task.max_new_tokens,
+                   min(MAX_BUDGET_FACTOR * task.max_new_tokens, len(source) // SOURCE_CHARS_PER_TOKEN))
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> SpansResult:
         options = self.options(task, fields)

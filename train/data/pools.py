@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .records import Record, humanize
+from .sampling import JOIN_PIECE_WORDS
 
 
 def topic(category: str) -> str:
@@ -26,6 +27,8 @@ class Pools:
     offers_by_domain: dict[str, list[str]] = field(default_factory=dict)
     titles: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # NER text, entities
     reviews: list[str] = field(default_factory=list)            # ABSA review texts (QA context padding)
+    #: short English texts with a complete entity annotation (joined into long entity inputs)
+    annotated: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, records: Sequence[Record]) -> "Pools":
@@ -36,6 +39,9 @@ class Pools:
         by_domain: dict[str, set] = defaultdict(set)
         for r in records:
             d: dict[str, Any] = r.data
+            if r.lang == "en" and d.get("entities") and (r.kind != "attributes" or d.get("complete")) \
+                    and len(d["text"].split()) <= JOIN_PIECE_WORDS:
+                p.annotated.append((d["text"], d["entities"]))
             if r.kind == "attributes":
                 if d.get("category"):
                     cats.add(d["category"])

@@ -34,6 +34,39 @@ def long_context(context: str, pool: Sequence[str], rng: random.Random) -> str:
     return "\n\n".join(parts)
 
 
+#: English entity tasks asked on several annotated texts of the dataset joined into one: long
+#: inputs with many entities, where answers must go on copying well past the first few
+LONG_ENTITY_SHARE = 0.25
+LONG_ENTITY_WORDS = (80, 300)
+#: texts longer than this are not joined to others (they are long already)
+JOIN_PIECE_WORDS = 60
+
+
+def joined_entities(text: str, entities: Sequence[tuple[str, str]],
+                    pool: Sequence[tuple[str, Sequence[tuple[str, str]]]], rng: random.Random
+                    ) -> tuple[str, list[tuple[str, str]]] | None:
+    """The text with other annotated texts of its dataset around it, up to a length drawn from
+    ``LONG_ENTITY_WORDS``, and the union of their (type, surface) entities; each piece's annotation
+    is complete, so the union is complete for the joined text. None when the text is long already
+    or too few pieces fit."""
+    words = len(text.split())
+    if words > JOIN_PIECE_WORDS:
+        return None
+    limit = rng.randint(*LONG_ENTITY_WORDS)
+    parts, ents = [text], list(entities)
+    for other, others in rng.sample(pool, min(len(pool), 64)):
+        n = len(other.split())
+        if other == text or words + n > limit:
+            continue
+        parts.append(other)
+        ents += others
+        words += n
+    if words < LONG_ENTITY_WORDS[0]:
+        return None
+    rng.shuffle(parts)
+    return " ".join(parts), list(dict.fromkeys(ents))
+
+
 def uniq(items: Iterable[str]) -> list[str]:
     """Order-preserving, case-insensitive de-duplication of non-empty strings."""
     seen: set[str] = set()
