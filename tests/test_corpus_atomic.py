@@ -323,3 +323,17 @@ def test_english_entity_tasks_are_sometimes_asked_on_joined_texts():
                 {"text": TEXT, "title": TEXT, "attrs": [], "entities": ENTS, "complete": True})
     for seed in range(50):
         assert all(d.fields.get("text", TEXT) == TEXT for d in atomic.attributes_atomic(zh, pools, random.Random(seed)))
+
+
+def test_joined_entity_inputs_are_an_option_that_is_off_by_default():
+    """Without ``join_entities`` the pools hold no texts to join, so no entity task is asked on a joined
+    input (and no random draw is spent on it); with it, the short English annotated texts are pooled."""
+    records = [Record("ave", str(i), "en", "attributes",
+                      {"text": text, "title": text, "attrs": [], "entities": ents, "complete": True})
+               for i, (text, ents) in enumerate(_annotated_pool())]
+    assert Pools.build(records).annotated == []
+    assert len(Pools.build(records, join_entities=True).annotated) == len(records)
+    pools = Pools.build(records)
+    for seed in range(30):
+        drafts = list(atomic.attributes_atomic(records[0], pools, random.Random(seed)))
+        assert all(d.fields.get("text", records[0].data["text"]) == records[0].data["text"] for d in drafts)

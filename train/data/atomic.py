@@ -2,7 +2,8 @@
 
 EcomGPT's ablation shows these lift zero-shot results on unseen datasets most of all. From
 - entity spans: span detection, extraction of one type, entity typing, which types occur, NER (a
-  quarter of the English ones on several annotated texts joined into one long input: ``entity_input``);
+  quarter of the English ones on several annotated texts joined into one long input, as an option:
+  ``entity_input``);
 - attribute annotations: attribute value, attribute name, attribute extraction, attributes -> title,
   title/attribute consistency, product category;
 - ABSA annotations: aspect terms, aspect polarity, aspect-polarity pairs, aspect category, review
@@ -69,7 +70,9 @@ def from_entities(text: str, entities: Entities, rng: random.Random,
 def entity_input(r: Record, text: str, entities: Entities, pools: Pools,
                  rng: random.Random) -> tuple[str, Entities]:
     """The text and entities to ask an English record's entity tasks on: ``LONG_ENTITY_SHARE`` of the
-    time, the text joined with other annotated texts of the dataset (``joined_entities``)."""
+    time, the text joined with other annotated texts of the dataset (``joined_entities``), when the
+    pools hold such texts (``BuildConfig.long_entities``); otherwise the text itself, with no random
+    draw, so that the default corpus is the one built before this option existed."""
     if r.lang == "en" and pools.annotated and rng.random() < LONG_ENTITY_SHARE:
         joined = joined_entities(text, entities, pools.annotated, rng)
         if joined is not None:

@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--no-atomic", action="store_true", help="ablation: leave out the atomic tasks")
     b.add_argument("--val-fraction", type=float, default=0.05, help="share of source records for val")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--long-entities", action="store_true",
+                   help="experiment: ask a quarter of the English entity tasks on several annotated texts "
+                        "joined into one 80-300-word input (round 9 of train/TRAINING.md: lower NER; off "
+                        "by default)")
     b.set_defaults(func=handle_build)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
@@ -27,7 +31,8 @@ def handle_build(args: argparse.Namespace) -> int:
     from .build import BuildConfig, build_corpus
     stats = build_corpus(BuildConfig(source=args.source, out=args.out, heldout=args.heldout, cap=args.cap,
                                      seed=args.seed, atomic=not args.no_atomic,
-                                     val_fraction=args.val_fraction, progress=not args.quiet))
+                                     val_fraction=args.val_fraction, progress=not args.quiet,
+                                     long_entities=args.long_entities))
     tr = stats["train"]
     print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
           f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "

@@ -31,7 +31,9 @@ class Pools:
     annotated: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, records: Sequence[Record]) -> "Pools":
+    def build(cls, records: Sequence[Record], join_entities: bool = False) -> "Pools":
+        """The pools of one dataset's records; ``annotated`` stays empty unless ``join_entities``
+        (then a share of the English entity tasks runs on joined texts: ``atomic.entity_input``)."""
         p = cls()
         cats, names, absa, topics, ocats = set(), set(), set(), set(), set()
         values: dict[str, set[str]] = defaultdict(set)
@@ -39,7 +41,7 @@ class Pools:
         by_domain: dict[str, set] = defaultdict(set)
         for r in records:
             d: dict[str, Any] = r.data
-            if r.lang == "en" and d.get("entities") and (r.kind != "attributes" or d.get("complete")) \
+            if join_entities and r.lang == "en" and d.get("entities") and (r.kind != "attributes" or d.get("complete")) \
                     and len(d["text"].split()) <= JOIN_PIECE_WORDS:
                 p.annotated.append((d["text"], d["entities"]))
             if r.kind == "attributes":
