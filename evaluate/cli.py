@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="re-decide each decoded span's type with the task's typing task (NER, "
                         "attribute extraction): each task's default, always, or never "
                         "(runtime/retyping.py)")
+    p.add_argument("--chunk", choices=("default", "on", "off"), default="default",
+                   help="read a long input of a span task (NER, span detection) in sentence-aligned pieces "
+                        "and merge the spans: each task's default (on for NER and span detection), "
+                        "always, or never (runtime/chunking.py)")
     p.add_argument("--copy-spans", choices=("on", "off"), default="on",
                    help="decode spans copied from the input (on) or as free lines checked afterwards "
                         "(off: the earlier decoding, to measure what copying buys)")
@@ -64,6 +68,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         n_threads=args.threads, progress=not args.no_progress,
                         calibrate={"default": None, "on": True, "off": False}[args.calibrate],
                         retype={"default": None, "on": True, "off": False}[args.retype],
+                        chunk={"default": None, "on": True, "off": False}[args.chunk],
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)

@@ -30,6 +30,7 @@ class EvalConfig:
     progress: bool = True
     calibrate: Optional[bool] = None  # label calibration: None = each task's default
     retype: Optional[bool] = None     # span retyping: None = each task's default
+    chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
 
@@ -138,7 +139,8 @@ def run_task(model: Any, task: HeldoutTask, *, on_item: Optional[Callable[[], No
 def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[str] = None,
                    n_ctx: int = 4096, n_threads: Optional[int] = None,
                    progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
-                   force_allow_none: bool = False, retype: Optional[bool] = None) -> ModelRun:
+                   force_allow_none: bool = False, retype: Optional[bool] = None,
+                   chunk: Optional[bool] = None) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar."""
     from ecomlm.runtime import EcomModel
 
@@ -147,7 +149,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
     model = EcomModel.load(ref, backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
-                           **options)
+                           chunk=chunk, **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
     bar = None
     if progress:
@@ -212,7 +214,7 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
                            n_threads=config.n_threads, progress=config.progress,
                            calibrate=config.calibrate, copy_spans=config.copy_spans,
-                           force_allow_none=config.force_allow_none, retype=config.retype)
+                           force_allow_none=config.force_allow_none, retype=config.retype, chunk=config.chunk)
             for ref in config.models]
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

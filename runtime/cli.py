@@ -12,6 +12,8 @@ from .fields import FIELDS
 from .results import Result
 from .task_defaults import with_defaults
 
+#: a default / on / off option as the runtime takes it (None: each task's default)
+_SWITCH = {"default": None, "on": True, "off": False}
 
 
 def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a number") -> Any:
@@ -108,6 +110,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="NER, attribute extraction: re-decide each decoded span's type with the typing "
                         "task (one scoring prompt per span; off by default: it scored lower on held-out "
                         "NER, see runtime/retyping.py)")
+    p.add_argument("--chunk", choices=("default", "on", "off"), default="default",
+                   help="span tasks: read a long text in sentence-aligned pieces and merge the spans "
+                        "(default: each task's setting, on for NER and span detection over 40 words; "
+                        "runtime/chunking.py)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -148,7 +154,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .batch import check_paths, run_batch
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
-                               retype=True if args.retype else None)
+                               retype=True if args.retype else None,
+                               chunk=_SWITCH[args.chunk])
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -165,7 +172,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if hint:
         print(hint, file=sys.stderr)
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
-                           retype=True if args.retype else None)
+                           retype=True if args.retype else None,
+                           chunk=_SWITCH[args.chunk])
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -16,13 +16,17 @@ from . import catalog
 from .backends import Backend, load_backend
 from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
+from .chunking import merge_chunks, source_chunks
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
 from .retyping import retype_spans
+from .kinds import SPANS, TYPED_SPANS
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")
+#: words a piece of a long source may hold when chunking is asked for a task without ``chunk_words``
+DEFAULT_CHUNK_WORDS = 40
 
 
 def _listed(value: str | Sequence[str]) -> str | list[str]:
@@ -41,28 +45,30 @@ class EcomModel:
 
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
-                 retype: Optional[bool] = None) -> None:
+                 retype: Optional[bool] = None, chunk: Optional[bool] = None) -> None:
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
         self.copy_spans = copy_spans
         self.retype = retype
+        self.chunk = chunk
         self._calibrator = ContextualCalibrator()
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
-             **options: Any) -> "EcomModel":
+             chunk: Optional[bool] = None, **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
-        or a Hugging Face folder. ``calibrate`` sets label calibration and ``retype`` span retyping
-        for every call (``None``: each task's default, ``Task.calibrate`` / ``Task.retype``; see
-        ``run``). ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy
-        decoding (only to measure what copying buys).
+        or a Hugging Face folder. ``calibrate`` sets label calibration, ``retype`` span retyping and
+        ``chunk`` the reading of long inputs in pieces for every call (``None``: each task's default,
+        ``Task.calibrate`` / ``Task.retype`` / ``Task.chunk_words``; see ``run``).
+        ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
+        (only to measure what copying buys).
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
         ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
-                   copy_spans=copy_spans, retype=retype)
+                   copy_spans=copy_spans, retype=retype, chunk=chunk)
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -110,6 +116,14 @@ class EcomModel:
             return False
         return _first_set(retype, self.retype, task.retype)
 
+    def _chunk_words(self, task: Task, chunk: Optional[bool]) -> Optional[int]:
+        """Words a piece of a long source may hold, or None to read the source whole."""
+        if task.output not in (SPANS, TYPED_SPANS) or not task.source_field:
+            return None
+        if not _first_set(chunk, self.chunk, task.chunk_words is not None):
+            return None
+        return task.chunk_words or DEFAULT_CHUNK_WORDS
+
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
         score = lambda p: self.backend.option_logprobs(p, options)  # noqa: E731
@@ -122,7 +136,8 @@ class EcomModel:
         return catalog.parse_answer(task, label, fields)
 
     def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
-            calibrate: Optional[bool] = None, retype: Optional[bool] = None, **fields: Any) -> Result:
+            calibrate: Optional[bool] = None, retype: Optional[bool] = None, chunk: Optional[bool] = None,
+            **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
@@ -133,6 +148,11 @@ class EcomModel:
         ``retype`` (typed spans: NER, attribute extraction): after decoding, score each span's type
         with the task's typing task and keep the most probable (``retyping.py``); the spans stay as
         decoded. ``None``: the model's setting, then the task's default.
+        ``chunk`` (span lists: NER, span detection, ...): a source of more than the task's
+        ``chunk_words`` words (``DEFAULT_CHUNK_WORDS`` where it has none) is answered piece by piece,
+        whole sentences of at most that many words each, and the spans merged with their offsets in
+        the whole source (``chunking.py``); not with ``allow_none=False``. ``None``: the model's
+        setting, then the task's default (on for NER and span detection).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -140,6 +160,15 @@ class EcomModel:
         """
         t = catalog.get_task(task)
         normalized = catalog.normalize_fields(t, fields)
+        words = self._chunk_words(t, chunk)
+        if words is not None and t.source_field and allow_none:  # a piece may hold no span
+            source = str(normalized[t.source_field])
+            pieces = source_chunks(source, words)
+            if len(pieces) > 1:
+                return merge_chunks(t.name, (
+                    (a, self.run(task, truncate=truncate, allow_none=True, calibrate=calibrate, retype=retype,
+                                 chunk=False, **{**normalized, t.source_field: source[a:b]}))
+                    for a, b in pieces))
         max_tokens = self._max_tokens(t, normalized)
         prompt = self._fit(t, normalized, max_tokens, truncate)
         if self._calibrated(t, calibrate):
@@ -154,11 +183,11 @@ class EcomModel:
 
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
                  allow_none: bool = True, calibrate: Optional[bool] = None,
-                 retype: Optional[bool] = None) -> Iterator[Result]:
+                 retype: Optional[bool] = None, chunk: Optional[bool] = None) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
             yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate,
-                           retype=retype, **fields)
+                           retype=retype, chunk=chunk, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .fields import FIELDS, ListField, MappingField, TextField
-from .kinds import KINDS, TYPED_SPANS, OutputKind
+from .kinds import KINDS, SPANS, TYPED_SPANS, OutputKind
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ class Task:
     # cost the shipped adapter 6 points (evaluate/finetuned/retype/)
     retype_with: Optional[Retyping] = None
     retype: bool = False
+    # span lists: a source of more words than this is read in sentence-aligned pieces of at most this
+    # many words, and the spans merged (``EcomModel.run(chunk=)``, ``chunking.py``). Set for NER and
+    # span detection (40 words: about the 90th percentile of the corpus's NER inputs, fixed before
+    # measuring), where it measured better on held-out Lenovo NER and span detection
+    # (evaluate/finetuned/chunking/); None: read whole unless asked per call
+    chunk_words: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.output not in KINDS:
@@ -60,6 +66,10 @@ class Task:
         if self.retype_with is not None and not (self.output == TYPED_SPANS and self.options_field and self.source_field):
             raise ValueError(f"task {self.name!r}: retype_with needs typed spans with an options field "
                              f"and a source field")
+        if self.chunk_words is not None and not (self.output in (TYPED_SPANS, SPANS) and self.source_field
+                                                 and self.chunk_words > 0):
+            raise ValueError(f"task {self.name!r}: chunk_words needs a span list with a source field and "
+                             f"a positive number of words")
 
     @property
     def kind(self) -> OutputKind:
