@@ -19,9 +19,9 @@ from .catalog import Task
 from .chunking import merge_chunks, source_chunks
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
+from .kinds import SPANS, TYPED_SPANS
 from .model_ref import ResolvedModel, resolve
 from .retyping import retype_spans
-from .kinds import SPANS, TYPED_SPANS
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
 DEFAULT_SENTIMENTS = ("positive", "negative", "neutral")

@@ -41,7 +41,8 @@ class Pools:
         by_domain: dict[str, set] = defaultdict(set)
         for r in records:
             d: dict[str, Any] = r.data
-            if join_entities and r.lang == "en" and d.get("entities") and (r.kind != "attributes" or d.get("complete")) \
+            complete = r.kind != "attributes" or d.get("complete")
+            if join_entities and r.lang == "en" and d.get("entities") and complete \
                     and len(d["text"].split()) <= JOIN_PIECE_WORDS:
                 p.annotated.append((d["text"], d["entities"]))
             if r.kind == "attributes":
