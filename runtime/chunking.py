@@ -2,7 +2,9 @@
 entities on a long product description (evaluate/finetuned/round9/), so a source of more than
 ``max_words`` words is cut into sentence-aligned pieces of at most ``max_words`` words, each piece
 is answered on its own, and the spans are merged with their offsets in the whole source
-(``EcomModel.run(chunk=)``; ``Task.chunk_words`` says where it is on by default)."""
+(``EcomModel.run(chunk=)``; ``Task.chunk_words`` says where it is on by default). Words are
+whitespace-separated runs, so Chinese text without spaces counts as few words and is read whole
+(measured only on English)."""
 from __future__ import annotations
 
 import re
