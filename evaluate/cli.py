@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ecomlm.runtime.cli import add_models_options
+from ecomlm.runtime.cli import SWITCHES, add_models_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,9 +66,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = EvalConfig(heldout=args.heldout, models=args.models or ["default"], out=args.out,
                         backend=args.backend, limit=args.limit, tasks=args.tasks, n_ctx=args.n_ctx,
                         n_threads=args.threads, progress=not args.no_progress,
-                        calibrate={"default": None, "on": True, "off": False}[args.calibrate],
-                        retype={"default": None, "on": True, "off": False}[args.retype],
-                        chunk={"default": None, "on": True, "off": False}[args.chunk],
+                        calibrate=SWITCHES[args.calibrate],
+                        retype=SWITCHES[args.retype],
+                        chunk=SWITCHES[args.chunk],
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)

@@ -12,8 +12,8 @@ from .fields import FIELDS
 from .results import Result
 from .task_defaults import with_defaults
 
-#: a default / on / off option as the runtime takes it (None: each task's default)
-_SWITCH = {"default": None, "on": True, "off": False}
+#: a default / on / off option as the runtime takes it (None: each task's default); also ``ecomlm eval``'s
+SWITCHES = {"default": None, "on": True, "off": False}
 
 
 def bounded(kind: type, low: float, high: float = float("inf"), what: str = "a number") -> Any:
@@ -155,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                                retype=True if args.retype else None,
-                               chunk=_SWITCH[args.chunk])
+                               chunk=SWITCHES[args.chunk])
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -173,7 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(hint, file=sys.stderr)
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                            retype=True if args.retype else None,
-                           chunk=_SWITCH[args.chunk])
+                           chunk=SWITCHES[args.chunk])
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

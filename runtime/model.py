@@ -19,7 +19,6 @@ from .catalog import Task
 from .chunking import merge_chunks, source_chunks
 from .errors import ContextOverflowError
 from .fields import LONG_FIELDS
-from .kinds import SPANS, TYPED_SPANS
 from .model_ref import ResolvedModel, resolve
 from .retyping import retype_spans
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
@@ -118,7 +117,7 @@ class EcomModel:
 
     def _chunk_words(self, task: Task, chunk: Optional[bool]) -> Optional[int]:
         """Words a piece of a long source may hold, or None to read the source whole."""
-        if task.output not in (SPANS, TYPED_SPANS) or not task.source_field:
+        if not task.chunkable:
             return None
         if not _first_set(chunk, self.chunk, task.chunk_words is not None):
             return None

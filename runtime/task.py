@@ -66,10 +66,14 @@ class Task:
         if self.retype_with is not None and not (self.output == TYPED_SPANS and self.options_field and self.source_field):
             raise ValueError(f"task {self.name!r}: retype_with needs typed spans with an options field "
                              f"and a source field")
-        if self.chunk_words is not None and not (self.output in (TYPED_SPANS, SPANS) and self.source_field
-                                                 and self.chunk_words > 0):
+        if self.chunk_words is not None and not (self.chunkable and self.chunk_words > 0):
             raise ValueError(f"task {self.name!r}: chunk_words needs a span list with a source field and "
                              f"a positive number of words")
+
+    @property
+    def chunkable(self) -> bool:
+        """A span list copied from a source field: a long source can be read in pieces (``chunk_words``)."""
+        return self.output in (TYPED_SPANS, SPANS) and bool(self.source_field)
 
     @property
     def kind(self) -> OutputKind:
