@@ -58,6 +58,26 @@ def test_materialised_tokenizer_tokenizes_as_llama_cpp(tiny):
             llm.tokenize(text.encode(), add_bos=False, special=False), text
 
 
+def test_tokenizer_equals_transformers_4_gemma_converter(tiny, tmp_path):
+    """The Gemma tokenizer built from the GGUF with the tokenizers library is the one transformers
+    4.x's ``GemmaTokenizerFast(vocab_file=...)`` converts from the same SentencePiece model, field by
+    field (transformers 5 dropped that conversion; source/spm_tokenizer.py)."""
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        pytest.skip("transformers 5 no longer converts a SentencePiece file for Gemma")
+    from transformers import GemmaTokenizerFast
+
+    from ecomlm.source.spm_tokenizer import fast_tokenizer_from_gguf
+
+    ours = json.loads(fast_tokenizer_from_gguf(tiny["gguf"], tmp_path).backend_tokenizer.to_str())
+    reference = GemmaTokenizerFast(vocab_file=str(tmp_path / "tokenizer.model"), add_bos_token=False)
+    theirs = json.loads(reference.backend_tokenizer.to_str())
+    assert len(ours["model"]["vocab"]) == 400 and ours["model"]["merges"], "the whole BPE vocabulary"
+    for key in theirs:
+        assert ours[key] == theirs[key], key
+
+
 def test_declared_chat_format_is_used_by_training_and_runtime(tiny):
     from transformers import AutoTokenizer, GenerationConfig
 
