@@ -74,7 +74,9 @@ class TorchBackend(TokenLevelBackend, Backend):
                 return None
             try:
                 self._cache.crop(n)
-            except ValueError:  # a sliding-window layer (Gemma 3) past its window cannot be cut back
+            except (ValueError, RuntimeError):
+                # a sliding-window layer (Gemma 3) past its window cannot be cut back: transformers
+                # 4.57 says so with ValueError, 5.x with RuntimeError; a dropped cache is only slower
                 self._cache = None
                 return False
         return None
