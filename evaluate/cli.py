@@ -20,14 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", action="append", dest="tasks", metavar="NAME",
                    help="only this held-out task (folder name; repeat for several)")
     add_run_options(p)
-    p.add_argument("--calibrate", choices=("default", "on", "off"), default="default",
+    p.add_argument("--calibrate", choices=tuple(SWITCHES), default="default",
                    help="contextual label calibration of single-label tasks: each task's default, "
                         "always, or never (runtime/calibration.py)")
-    p.add_argument("--retype", choices=("default", "on", "off"), default="default",
+    p.add_argument("--retype", choices=tuple(SWITCHES), default="default",
                    help="re-decide each decoded span's type with the task's typing task (NER, "
                         "attribute extraction): each task's default, always, or never "
                         "(runtime/retyping.py)")
-    p.add_argument("--chunk", choices=("default", "on", "off"), default="default",
+    p.add_argument("--chunk", choices=tuple(SWITCHES), default="default",
                    help="read a long input of a span task (NER, span detection) in sentence-aligned pieces "
                         "and merge the spans: each task's default (on for NER and span detection), "
                         "always, or never (runtime/chunking.py)")

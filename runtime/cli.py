@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="NER, attribute extraction: re-decide each decoded span's type with the typing "
                         "task (one scoring prompt per span; off by default: it scored lower on held-out "
                         "NER, see runtime/retyping.py)")
-    p.add_argument("--chunk", choices=("default", "on", "off"), default="default",
+    p.add_argument("--chunk", choices=tuple(SWITCHES), default="default",
                    help="span tasks: read a long text in sentence-aligned pieces and merge the spans "
                         "(default: each task's setting, on for NER and span detection over 40 words; "
                         "runtime/chunking.py)")

@@ -160,7 +160,7 @@ class EcomModel:
         t = catalog.get_task(task)
         normalized = catalog.normalize_fields(t, fields)
         words = self._chunk_words(t, chunk)
-        if words is not None and t.source_field and allow_none:  # a piece may hold no span
+        if words is not None and allow_none:  # a piece may hold no span (_chunk_words: a source field)
             source = str(normalized[t.source_field])
             pieces = source_chunks(source, words)
             if len(pieces) > 1:

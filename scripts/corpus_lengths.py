@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from ecomlm.runtime.jsonl import read_jsonl
+from spans_by_length import buckets  # this folder is on sys.path when run as a script
 
 
 def main(argv: list[str]) -> int:
@@ -34,14 +35,11 @@ def main(argv: list[str]) -> int:
     words = sorted(w for w, _ in rows)
     print(f"{len(rows)} {opts['--task']} instances; input words p50 / p75 / p90 / p95: "
           + " / ".join(str(words[int(q * len(words))]) for q in (0.5, 0.75, 0.9, 0.95)))
-    edges = [int(x) for x in opts["--edges"].split(",")]
-    lows = [0] + [e + 1 for e in edges]
     print("| input words | instances | answer lines / instance |")
     print("|---|---|---|")
-    for lo, hi in zip(lows, edges + [None]):
-        inside = [n for w, n in rows if w >= lo and (hi is None or w <= hi)]
+    for lo, hi, name in buckets([int(x) for x in opts["--edges"].split(",")]):
+        inside = [n for w, n in rows if lo <= w <= hi]
         if inside:
-            name = f"{lo}-{hi}" if hi is not None else f"{lo}+"
             print(f"| {name} | {len(inside)} | {sum(inside) / len(inside):.1f} |")
     return 0
 

@@ -15,9 +15,12 @@ from pathlib import Path
 from ecomlm.runtime.jsonl import read_jsonl
 
 
-def buckets(edges: list[int]) -> list[tuple[int, float]]:
+def buckets(edges: list[int]) -> list[tuple[int, float, str]]:
+    """(low, high, name) of each bucket of word counts cut after each edge: 0-40, 41-80, 81+.
+    Also scripts/corpus_lengths.py's."""
     lows = [0] + [e + 1 for e in edges]
-    return list(zip(lows, edges + [float("inf")]))
+    highs: list[float] = [*edges, float("inf")]
+    return [(lo, hi, f"{lo}-{hi}" if hi != float("inf") else f"{lo}+") for lo, hi in zip(lows, highs)]
 
 
 def main(argv: list[str]) -> int:
@@ -37,7 +40,7 @@ def main(argv: list[str]) -> int:
         print(f"{path} ({folder.name})")
         print("| input words | items | gold / item | predicted / item | recall | precision |")
         print("|---|---|---|---|---|---|")
-        for lo, hi in buckets(edges):
+        for lo, hi, name in buckets(edges):
             n = gold = pred = hit = 0
             for r in rows:
                 if lo <= words[r["index"]] <= hi:
@@ -45,7 +48,6 @@ def main(argv: list[str]) -> int:
                     p = {tuple(x) for x in r["pred"]["items"]}
                     n, gold, pred, hit = n + 1, gold + len(g), pred + len(p), hit + len(g & p)
             if n:
-                name = f"{lo}-{hi}" if hi != float("inf") else f"{lo}+"
                 print(f"| {name} | {n} | {gold / n:.1f} | {pred / n:.1f} | {100 * hit / max(gold, 1):.0f} % "
                       f"| {100 * hit / max(pred, 1):.0f} % |")
     return 0

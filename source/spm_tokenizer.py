@@ -7,11 +7,11 @@ are minus the merge rank), and llama.cpp merges by those scores: the two disagre
 
 So the GGUF vocabulary is written back as the SentencePiece model it came from (pieces, scores,
 types; BPE; byte fallback; whitespace escaped, no dummy prefix as the GGUF's ``add_space_prefix``
-says), and the fast tokenizer is built from it with the ``tokenizers`` library the way transformers
-4.57's ``GemmaConverter`` builds Gemma's own (the same path the original Hugging Face tokenizer
-took). The build is written out here rather than called: transformers 5 dropped that conversion
-(its ``GemmaTokenizerFast(vocab_file=...)`` ignores the file and gives a 5-token vocabulary), and
-the GPU box runs transformers 5. Checked against llama.cpp on the corpus and against 4.57's
+says), and the fast tokenizer is built from it with the ``tokenizers`` library (merges from
+transformers' ``generate_merges``) the way transformers 4.57's ``GemmaConverter`` builds Gemma's own
+(the same path the original Hugging Face tokenizer took). The build is written out here rather than
+called: transformers 5 dropped that conversion (its ``GemmaTokenizerFast(vocab_file=...)`` ignores
+the file and gives a 5-token vocabulary), and the GPU box runs transformers 5. Checked against llama.cpp on the corpus and against 4.57's
 converter (tests/test_gemma_base.py).
 """
 from __future__ import annotations
@@ -64,18 +64,6 @@ def sentencepiece_model_from_gguf(gguf: str | Path) -> bytes:
     return proto.SerializeToString()
 
 
-def _merges(vocab: dict[str, int], scores: list[tuple[str, float]]) -> list[tuple[str, str]]:
-    """BPE merges of a SentencePiece BPE vocabulary: every split of a piece into two pieces, the
-    piece's score ranking them (higher first), as transformers' ``generate_merges`` orders them."""
-    merges: list[tuple[str, str, float]] = []
-    for merged, score in dict(scores).items():
-        local = [(merged[:i], merged[i:], score) for i in range(1, len(merged))
-                 if merged[:i] in vocab and merged[i:] in vocab]
-        merges.extend(sorted(local, key=lambda m: (vocab[m[0]], vocab[m[1]])))
-    merges.sort(key=lambda m: (m[2], len(m[0]), len(m[1])), reverse=True)
-    return [(left, right) for left, right, _ in merges]
-
-
 def backend_tokenizer_from_proto(model: bytes) -> Any:
     """A ``tokenizers.Tokenizer`` for a serialized Gemma-style SentencePiece BPE ``ModelProto``:
     BPE with byte fallback over the pieces, spaces as ``▁``, split after each space, no special
@@ -84,6 +72,7 @@ def backend_tokenizer_from_proto(model: bytes) -> Any:
     from sentencepiece import sentencepiece_model_pb2 as pb
     from tokenizers import AddedToken, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import BPE
+    from transformers.convert_slow_tokenizer import generate_merges  # in 4.57 and 5.x alike
 
     proto = pb.ModelProto()
     proto.ParseFromString(model)
@@ -95,7 +84,8 @@ def backend_tokenizer_from_proto(model: bytes) -> Any:
         if tab is not None:
             scores[tab] = ("\t", 0.0)
     vocab = {piece: i for i, (piece, _) in enumerate(scores)}
-    tok = Tokenizer(BPE(vocab, _merges(vocab, scores), unk_token=proto.trainer_spec.unk_piece,
+    # every split of a piece into two pieces, ranked by the piece's score (higher first)
+    tok = Tokenizer(BPE(vocab, generate_merges(vocab, scores), unk_token=proto.trainer_spec.unk_piece,
                         fuse_unk=True, byte_fallback=True, dropout=None))
     special = {"<start_of_turn>", "<end_of_turn>"}
     tok.add_tokens([AddedToken(p.piece, normalized=False, special=p.type == 3 or p.piece in special)
@@ -107,22 +97,29 @@ def backend_tokenizer_from_proto(model: bytes) -> Any:
     return tok
 
 
+def fast_tokenizer_from_proto(model: bytes) -> Any:
+    """``backend_tokenizer_from_proto`` as a transformers fast tokenizer with Gemma's special tokens
+    (``<bos>``, ``<eos>``, ``<unk>``, ``<pad>``; nothing added around a text)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_object=backend_tokenizer_from_proto(model),
+                                   bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
+                                   pad_token="<pad>", clean_up_tokenization_spaces=False)
+
+
 def fast_tokenizer_from_gguf(gguf: str | Path, workdir: str | Path) -> Any:
     """A fast tokenizer built from the GGUF's SentencePiece vocabulary (no automatic BOS: the chat
     template writes it). The SentencePiece model is left in ``workdir/tokenizer.model``: llama.cpp's
     converter reads a Gemma folder's vocabulary from it, as from Google's own folders."""
     from gguf import GGUFReader
-    from transformers import PreTrainedTokenizerFast
 
     if bool(_field(GGUFReader(str(gguf)), "tokenizer.ggml.add_space_prefix") or False):
         raise ModelLoadError(f"{gguf}: a SentencePiece vocabulary with a dummy prefix (Llama-2 style) "
                              f"is not supported yet; only Gemma-style vocabularies are")
     model = sentencepiece_model_from_gguf(gguf)
     (Path(workdir) / "tokenizer.model").write_bytes(model)
-    return PreTrainedTokenizerFast(tokenizer_object=backend_tokenizer_from_proto(model),
-                                   bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
-                                   pad_token="<pad>", clean_up_tokenization_spaces=False)
+    return fast_tokenizer_from_proto(model)
 
 
 __all__ = ["is_sentencepiece_gguf", "sentencepiece_model_from_gguf", "backend_tokenizer_from_proto",
-           "fast_tokenizer_from_gguf"]
+           "fast_tokenizer_from_proto", "fast_tokenizer_from_gguf"]

@@ -43,9 +43,9 @@ def tiny_sentencepiece(vocab_size: int = 400) -> bytes:
 def tiny_gemma_folder(out_dir: str | os.PathLike[str], *, seed: int = 0, hidden_size: int = 64) -> Path:
     """Write the tiny random Gemma 3 (float32, weights exact in float16) with its tokenizer."""
     import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig, PreTrainedTokenizerFast
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig
 
-    from ecomlm.source.spm_tokenizer import backend_tokenizer_from_proto
+    from ecomlm.source.spm_tokenizer import fast_tokenizer_from_proto
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,8 +53,7 @@ def tiny_gemma_folder(out_dir: str | os.PathLike[str], *, seed: int = 0, hidden_
     (out / "tokenizer.model").write_bytes(spm)
     # built as transformers 4.57's GemmaTokenizerFast(vocab_file=...) built it; transformers 5 ignores
     # that file (source/spm_tokenizer.py), so the GPU box's versions can run these tests too
-    tok = PreTrainedTokenizerFast(tokenizer_object=backend_tokenizer_from_proto(spm), bos_token="<bos>",
-                                  eos_token="<eos>", unk_token="<unk>", pad_token="<pad>")
+    tok = fast_tokenizer_from_proto(spm)
     config = Gemma3TextConfig(vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
                               num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=32,
                               sliding_window=16, layer_types=["sliding_attention", "full_attention"],
