@@ -54,20 +54,26 @@ def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dic
             yield fields, answer
 
 
+def split_check_parser(prog: str, description: str, task_help: str, limit: int) -> argparse.ArgumentParser:
+    """The options the validation-split checks share (this one, ``repeat_check``): --data, --task
+    (repeatable), --model, --limit, --threads."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
+    p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
+    p.add_argument("--model", default="default")
+    p.add_argument("--limit", type=int, default=limit, help="at most N instances a task")
+    p.add_argument("--threads", type=int, default=None)
+    return p
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from tqdm import tqdm
 
     from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
 
-    p = argparse.ArgumentParser(prog="python -m ecomlm.evaluate.calibration_check",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
-    p.add_argument("--task", action="append", dest="tasks", required=True,
-                   help="a single-label or yes/no task (repeat)")
-    p.add_argument("--model", default="default")
-    p.add_argument("--limit", type=int, default=200, help="at most N instances a task")
-    p.add_argument("--threads", type=int, default=None)
+    p = split_check_parser("python -m ecomlm.evaluate.calibration_check", __doc__.split("\n\n")[0],
+                           "a single-label or yes/no task (repeat)", limit=200)
     args = p.parse_args(argv)
     model = EcomModel.load(args.model, **({"n_threads": args.threads} if args.threads else {}))
     print("| task | n | majority | greedy | calibrated |\n|---|---:|---:|---:|---:|")

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="read a long input of a span task (NER, span detection) in sentence-aligned pieces "
                         "and merge the spans: each task's default (on for NER and span detection), "
                         "always, or never (runtime/chunking.py)")
+    p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N",
+                   help="free-text answers (titles, ad copy) never repeat a token n-gram of N tokens; "
+                        "0 turns the rule off (default: the output kind's, 3)")
     p.add_argument("--copy-spans", choices=("on", "off"), default="on",
                    help="decode spans copied from the input (on) or as free lines checked afterwards "
                         "(off: the earlier decoding, to measure what copying buys)")
@@ -57,6 +60,8 @@ def check_run_options(args: argparse.Namespace) -> None:
 
     if args.limit is not None and args.limit < 1:
         raise InvalidInputError("--limit must be at least 1")
+    if getattr(args, "no_repeat_ngram", None) is not None and args.no_repeat_ngram < 0:
+        raise InvalidInputError("--no-repeat-ngram must be 0 (off) or a positive n-gram size")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -68,7 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         n_threads=args.threads, progress=not args.no_progress,
                         calibrate=SWITCHES[args.calibrate],
                         retype=SWITCHES[args.retype],
-                        chunk=SWITCHES[args.chunk],
+                        chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)

@@ -31,6 +31,7 @@ class EvalConfig:
     calibrate: Optional[bool] = None  # label calibration: None = each task's default
     retype: Optional[bool] = None     # span retyping: None = each task's default
     chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
+    no_repeat_ngram: Optional[int] = None  # free text never repeats an n-gram of this size: None = the kind's
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
 
@@ -140,7 +141,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                    n_ctx: int = 4096, n_threads: Optional[int] = None,
                    progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
                    force_allow_none: bool = False, retype: Optional[bool] = None,
-                   chunk: Optional[bool] = None) -> ModelRun:
+                   chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar."""
     from ecomlm.runtime import EcomModel
 
@@ -149,7 +150,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
     model = EcomModel.load(ref, backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
-                           chunk=chunk, **options)
+                           chunk=chunk, no_repeat_ngram=no_repeat_ngram, **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
     bar = None
     if progress:
@@ -214,7 +215,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
                            n_threads=config.n_threads, progress=config.progress,
                            calibrate=config.calibrate, copy_spans=config.copy_spans,
-                           force_allow_none=config.force_allow_none, retype=config.retype, chunk=config.chunk)
+                           force_allow_none=config.force_allow_none, retype=config.retype, chunk=config.chunk,
+                           no_repeat_ngram=config.no_repeat_ngram)
             for ref in config.models]
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

@@ -114,6 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="span tasks: read a long text in sentence-aligned pieces and merge the spans "
                         "(default: each task's setting, on for NER and span detection over 40 words; "
                         "runtime/chunking.py)")
+    p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N",
+                   help="free-text tasks (titles, ad copy, summaries): never repeat a token n-gram of N "
+                        "tokens; 0 turns the rule off (default: 3)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -146,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .models import language_hint
 
     task = catalog.get_task(args.task)
+    if args.no_repeat_ngram is not None and args.no_repeat_ngram < 0:
+        raise InvalidInputError("--no-repeat-ngram must be 0 (off) or a positive n-gram size")
     fields = fields_from_args(args)
     if args.input:
         if not args.output:
@@ -155,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                                retype=True if args.retype else None,
-                               chunk=SWITCHES[args.chunk])
+                               chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -173,7 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(hint, file=sys.stderr)
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                            retype=True if args.retype else None,
-                           chunk=SWITCHES[args.chunk])
+                           chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -17,7 +17,7 @@ from .backends import Backend, load_backend
 from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .chunking import merge_chunks, source_chunks
-from .errors import ContextOverflowError
+from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
 from .retyping import retype_spans
@@ -44,30 +44,38 @@ class EcomModel:
 
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
-                 retype: Optional[bool] = None, chunk: Optional[bool] = None) -> None:
+                 retype: Optional[bool] = None, chunk: Optional[bool] = None,
+                 no_repeat_ngram: Optional[int] = None) -> None:
+        if no_repeat_ngram is not None and no_repeat_ngram < 0:
+            raise InvalidInputError(f"no_repeat_ngram must be 0 (off) or a positive n-gram size, "
+                                    f"not {no_repeat_ngram}")
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
         self.copy_spans = copy_spans
         self.retype = retype
         self.chunk = chunk
+        self.no_repeat_ngram = no_repeat_ngram
         self._calibrator = ContextualCalibrator()
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
-             chunk: Optional[bool] = None, **options: Any) -> "EcomModel":
+             chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
+             **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
         or a Hugging Face folder. ``calibrate`` sets label calibration, ``retype`` span retyping and
         ``chunk`` the reading of long inputs in pieces for every call (``None``: each task's default,
         ``Task.calibrate`` / ``Task.retype`` / ``Task.chunk_words``; see ``run``).
+        ``no_repeat_ngram``: free-text answers never repeat a token n-gram of this size (0: off;
+        ``None``: the output kind's, 3 for free text, ``kinds.Text``).
         ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
         (only to measure what copying buys).
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
         ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
-                   copy_spans=copy_spans, retype=retype, chunk=chunk)
+                   copy_spans=copy_spans, retype=retype, chunk=chunk, no_repeat_ngram=no_repeat_ngram)
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -114,6 +122,13 @@ class EcomModel:
         if task.retype_with is None:
             return False
         return _first_set(retype, self.retype, task.retype)
+
+    def _no_repeat_ngram(self, task: Task) -> int:
+        """The n-gram size decoding must not repeat (0: none): the model's setting for free-text
+        kinds, else the kind's own."""
+        if self.no_repeat_ngram is None or not task.kind.free_text:
+            return task.kind.no_repeat_ngram
+        return self.no_repeat_ngram
 
     def _chunk_words(self, task: Task, chunk: Optional[bool]) -> Optional[int]:
         """Words a piece of a long source may hold, or None to read the source whole."""
@@ -173,7 +188,8 @@ class EcomModel:
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
-        raw = self.backend.generate(prompt, max_tokens, constraint)
+        raw = self.backend.generate(prompt, max_tokens, constraint,
+                                    no_repeat_ngram=self._no_repeat_ngram(t))
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
         if isinstance(result, SpansResult) and result.spans and self._retyped(t, retype):

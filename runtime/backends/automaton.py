@@ -329,13 +329,20 @@ class ConstrainedDecoder:
             ids = np.concatenate([ids, np.asarray(self.eos_ids, dtype=np.int64)])
         return ids
 
-    def run(self, first_logits: np.ndarray, step: StepFn, max_tokens: int) -> bytes:
+    def run(self, first_logits: np.ndarray, step: StepFn, max_tokens: int,
+            no_repeat_ngram: int = 0) -> bytes:
+        """The greedy answer under the automaton; ``no_repeat_ngram``: never repeat an answer
+        ``n``-gram of that size (``repeat_bans``; end of turn stays allowed where it was)."""
         auto = self.automaton
         s = auto.start()
         logits = first_logits
         text = b""
+        answer: list[int] = []
         for k in range(max_tokens):
             ids = self.allowed_or_end(s)
+            if no_repeat_ngram:
+                kept = without(ids, repeat_bans(answer, no_repeat_ngram))
+                ids = kept if len(kept) else ids
             if len(ids) == 0:  # cannot happen with a byte-complete vocabulary
                 break
             choice = int(ids[int(np.argmax(logits[ids]))])
@@ -345,17 +352,42 @@ class ConstrainedDecoder:
             s = auto.walk(s, piece)
             assert s is not None, "allowed token left the language"
             text += piece
+            answer.append(choice)
             if k + 1 < max_tokens:
                 logits = step([choice])
         return auto.finish(text)
 
 
+def repeat_bans(answer: Sequence[int], n: int) -> list[int]:
+    """The tokens that would make the last ``n`` tokens of ``answer`` an ``n``-gram the answer
+    already holds (``no_repeat_ngram_size`` of Hugging Face's ``generate``); ``n < 1``: none.
+
+    A small model's greedy free text tends to loop ("护眼霜，护眼霜，护眼霜，..."); banning a
+    repeated ``n``-gram ends the loop at its first repeat without changing anything before it.
+    """
+    if n < 1 or len(answer) < n - 1:
+        return []
+    tail = list(answer[len(answer) - n + 1:]) if n > 1 else []
+    return sorted({int(answer[i + n - 1]) for i in range(len(answer) - n + 1)
+                   if list(answer[i:i + n - 1]) == tail})
+
+
+def without(ids: np.ndarray, banned: Sequence[int]) -> np.ndarray:
+    """``ids`` less the ``banned`` ones (order kept)."""
+    return ids[~np.isin(ids, np.asarray(banned, dtype=ids.dtype))] if len(banned) else ids
+
+
 def greedy_free(first_logits: np.ndarray, step: StepFn, max_tokens: int,
-                eos_ids: Sequence[int]) -> list[int]:
-    """Plain greedy decoding: token ids up to (not including) end of turn."""
+                eos_ids: Sequence[int], no_repeat_ngram: int = 0) -> list[int]:
+    """Plain greedy decoding: token ids up to (not including) end of turn; ``no_repeat_ngram``:
+    never repeat an answer ``n``-gram of that size (``repeat_bans``)."""
     out: list[int] = []
     logits = first_logits
     for k in range(max_tokens):
+        banned = repeat_bans(out, no_repeat_ngram)
+        if banned:
+            logits = logits.copy()
+            logits[banned] = -np.inf
         choice = int(np.argmax(logits))
         if choice in eos_ids:
             break

@@ -30,8 +30,11 @@ class Backend(ABC):
         """Number of tokens of ``text`` as the model tokenizes a prompt."""
 
     @abstractmethod
-    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
-        """Greedy continuation of ``prompt`` (at most ``max_tokens`` tokens, stops at end of turn)."""
+    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                 no_repeat_ngram: int = 0) -> str:
+        """Greedy continuation of ``prompt`` (at most ``max_tokens`` tokens, stops at end of turn);
+        ``no_repeat_ngram`` > 0: no answer token completes an ``n``-gram of that size the answer
+        already holds (``automaton.repeat_bans``)."""
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Log-probability of each option's tokens followed by end of turn, as the answer to

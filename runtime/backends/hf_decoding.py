@@ -243,11 +243,11 @@ class TokenLevelBackend:
     def _budget(self, n_prompt: int, max_tokens: int) -> int:
         return max(0, min(max_tokens, self.n_ctx - n_prompt))
 
-    def greedy_ids(self, prompt_ids: Sequence[int], max_tokens: int) -> list[int]:
+    def greedy_ids(self, prompt_ids: Sequence[int], max_tokens: int, no_repeat_ngram: int = 0) -> list[int]:
         """Unconstrained greedy continuation of ``prompt_ids`` (token ids, end of turn excluded)."""
         logits = self._prefill(list(prompt_ids))
         return greedy_free(logits, self._step, self._budget(len(prompt_ids), max_tokens),
-                           self.tokenizer.eos_ids)
+                           self.tokenizer.eos_ids, no_repeat_ngram)
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt`` (the prompt's cache is reused)."""
@@ -265,11 +265,12 @@ class TokenLevelBackend:
             out.append(total)
         return out
 
-    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
+    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                 no_repeat_ngram: int = 0) -> str:
         ids = self.tokenizer.encode(prompt)
         if constraint is None:
-            return self.tokenizer.decode(self.greedy_ids(ids, max_tokens))
+            return self.tokenizer.decode(self.greedy_ids(ids, max_tokens, no_repeat_ngram))
         logits = self._prefill(ids)
         decoder = self._decoders.get(constraint)
-        out = decoder.run(logits, self._step, self._budget(len(ids), max_tokens))
+        out = decoder.run(logits, self._step, self._budget(len(ids), max_tokens), no_repeat_ngram)
         return out.decode("utf-8", errors="replace")

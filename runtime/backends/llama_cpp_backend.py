@@ -192,18 +192,20 @@ class LlamaCppBackend(Backend):
     def _greedy(self) -> LlamaGreedy:
         return LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
 
-    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None) -> str:
-        return self.generate_bytes(prompt, max_tokens, constraint).decode("utf-8", errors="replace")
+    def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                 no_repeat_ngram: int = 0) -> str:
+        return self.generate_bytes(prompt, max_tokens, constraint,
+                                   no_repeat_ngram=no_repeat_ngram).decode("utf-8", errors="replace")
 
     def generate_bytes(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None,
-                       stats: Optional[LlamaDecodeStats] = None) -> bytes:
+                       stats: Optional[LlamaDecodeStats] = None, *, no_repeat_ngram: int = 0) -> bytes:
         """The greedy answer as bytes (``stats`` counts passes and drafts, for the benchmark)."""
         tokens = self.tokenize(prompt)
         if constraint is not None and not isinstance(constraint, CopyLines):
             self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
         decoder = self.decoders.get(constraint) if constraint is not None else None
         return self._greedy().greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
-                             stop_on_repeat=isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines,
+                             no_repeat_ngram=no_repeat_ngram, stop_on_repeat=isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines,
                                                                     CopyLines)))
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:

@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import deadline
-from .automaton import ALL, ConstrainedDecoder, log_softmax
+from .automaton import ALL, ConstrainedDecoder, log_softmax, repeat_bans, without
 
 NEWLINE = 0x0A
 
@@ -155,11 +155,12 @@ class LlamaGreedy:
 
     # -- the loop ------------------------------------------------------------------------------------
     def greedy(self, prompt: Sequence[int], max_tokens: int, decoder: Optional[ConstrainedDecoder], *,
-               stop_on_repeat: bool = False, draft: int = 8,
+               stop_on_repeat: bool = False, draft: int = 8, no_repeat_ngram: int = 0,
                stats: Optional[LlamaDecodeStats] = None) -> bytes:
         """The greedy answer to ``prompt`` (token ids) under ``decoder`` (``None``: unconstrained),
         as bytes; end of turn only once the answer is complete. ``stop_on_repeat`` ends a list answer
-        whose last line repeats an earlier one (and drops that line)."""
+        whose last line repeats an earlier one (and drops that line); ``no_repeat_ngram`` never
+        repeats an answer ``n``-gram of that size (``automaton.repeat_bans``)."""
         stats = stats if stats is not None else LlamaDecodeStats()
         auto = decoder.automaton if decoder is not None else None
         state = auto.start() if auto is not None else None
@@ -171,9 +172,14 @@ class LlamaGreedy:
         budget = max(0, min(max_tokens, self.llm.n_ctx() - len(prompt)))
 
         def allowed() -> Optional[np.ndarray]:
-            if decoder is None:
+            ids = decoder.allowed_or_end(state) if decoder is not None else None
+            banned = repeat_bans(history[len(prompt):], no_repeat_ngram)
+            if banned:
+                everything = np.arange(self.n_vocab, dtype=np.int64) if ids is None else ids
+                kept = without(everything, banned)
+                ids = kept if len(kept) else ids
+            if ids is None:
                 return None
-            ids = decoder.allowed_or_end(state)
             return ids if len(ids) else np.asarray(self.eos, dtype=np.int64)
 
         while count < budget:

@@ -49,6 +49,9 @@ class OutputKind:
     free_text: bool = False
     #: contextual label calibration applies (on tasks with a text input)
     calibrates: bool = False
+    #: decoding never repeats an answer n-gram of this many tokens (0: no such rule); free text only,
+    #: where a small model's greedy answer otherwise loops (``automaton.repeat_bans``)
+    no_repeat_ngram: int = 0
     #: what joins the items of one answer into one text (``scored``'s ``sep`` where the task has none)
     text_sep: str = ", "
     #: the trivial baseline: ``majority`` (the most frequent gold answer), ``source`` (the whole

@@ -19,6 +19,8 @@ class Text(OutputKind):
     metrics = ("rouge_l",)
     free_text = True
     baseline = "inputs"
+    # 3 as in common summarisation set-ups (e.g. BART's no_repeat_ngram_size); chosen before measuring
+    no_repeat_ngram = 3
 
     def parse(self, task: Any, raw: str, fields: Mapping[str, Any], *, allow_none: bool = True) -> TextResult:
         return TextResult(task=task.name, raw=raw, text=raw.strip())
