@@ -45,8 +45,8 @@ def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dic
             continue
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         answer = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
-        fields = fields_of(task, user)
         try:
+            fields = fields_of(task, user)
             options = catalog.options_of(task, catalog.normalize_fields(task, fields)) if fields else []
         except InvalidInputError:  # a field that does not read back from its prompt line
             continue

@@ -32,12 +32,12 @@ def instances(records: Iterable[dict], task: catalog.Task,
             continue
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         target = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
-        fields = fields_of(task, user)
-        if not fields:
-            continue
         try:
-            normalized = catalog.normalize_fields(task, fields)
+            fields = fields_of(task, user)
+            normalized = catalog.normalize_fields(task, fields) if fields else None
         except InvalidInputError:  # a field that does not read back from its prompt (review lists)
+            continue
+        if normalized is None:
             continue
         yield normalized, target, record.get("lang", "en")
 

@@ -337,3 +337,56 @@ def test_joined_entity_inputs_are_an_option_that_is_off_by_default():
     for seed in range(30):
         drafts = list(atomic.attributes_atomic(records[0], pools, random.Random(seed)))
         assert all(d.fields.get("text", records[0].data["text"]) == records[0].data["text"] for d in drafts)
+
+
+ZH_TITLES = [("冬季保暖男加厚加绒紧身青少年打底裤", [("Product", "打底裤")]),
+             ("贝能儿童桌子宝宝餐椅多功能可折叠便携式婴儿椅子", [("Brand", "贝能"), ("Product", "桌子"),
+                                                  ("Product", "餐椅"), ("Product", "椅子")]),
+             ("触屏皮手套户外骑行全指女防水加绒保暖", [("Product", "手套")]),
+             ("格力变频冷暖空调挂机", [("Brand", "格力"), ("Product", "空调")]),
+             ("美度男表瑞士机械手表", [("Brand", "美度"), ("Product", "男表")])]
+
+
+def _title_drafts(text, ents, seed, lang="zh"):
+    rec = Record("ecom_ner_zh", "1", lang, "ner", {"text": text, "entities": ents})
+    return [d for d in atomic.generate(rec, Pools(titles=ZH_TITLES), random.Random(seed))
+            if d.task in ("title_generation", "attribute_match")]
+
+
+def test_chinese_titles_give_title_writing_and_title_attribute_matching():
+    text, ents = ZH_TITLES[1]
+    matches = []
+    for seed in range(12):
+        drafts = {d.task: d for d in _title_drafts(text, ents, seed)}
+        gen = drafts["title_generation"]
+        assert gen.gold == text and gen.fields["specs"] == {"品牌": "贝能", "产品": "桌子, 餐椅, 椅子"}
+        m = drafts.get("attribute_match")
+        if m is not None:
+            _valid(m)
+            matches.append(m.gold)
+            if m.gold:
+                assert m.fields["specs"] == gen.fields["specs"]
+            else:  # one value swapped for another title's entity of that type, absent from this title
+                changed = [k for k, v in m.fields["specs"].items() if v != gen.fields["specs"][k]]
+                assert len(changed) == 1 and m.fields["specs"][changed[0]] not in text
+        _valid(gen)
+    assert True in matches and False in matches
+    # short texts (queries), English records and titles without a product give none
+    assert _title_drafts("打底裤", [("Product", "打底裤")], 0) == []
+    assert _title_drafts("Lenovo ThinkPad X1 Carbon laptop", [("Product", "ThinkPad X1")], 0, lang="en") == []
+    assert _title_drafts("格力品牌旗舰店官方正品保障", [("Brand", "格力")], 0) == []
+
+
+def test_chinese_title_tasks_leave_the_records_other_drafts_as_they_were():
+    text, ents = ZH_TITLES[1]
+    rec = Record("ecom_ner_zh", "1", "zh", "ner", {"text": text, "entities": ents})
+    pools = Pools(titles=ZH_TITLES)
+    drafts = list(atomic.generate(rec, pools, random.Random(5)))
+    # what the generator drew before the title tasks existed (entity tasks, then query tasks) comes
+    # first, drawn alike; the title tasks follow
+    rng = random.Random(5)
+    before = [d for d in atomic.from_entities(text, ents, rng) if d.task != "ner"]
+    before += list(atomic.query_tasks(rec, pools, rng))
+    assert drafts[:len(before)] == before
+    assert {d.task for d in drafts[len(before):]} <= {"title_generation", "attribute_match"}
+    assert drafts[len(before)].task == "title_generation"

@@ -9,7 +9,8 @@ EcomGPT's ablation shows these lift zero-shot results on unseen datasets most of
 - ABSA annotations: aspect terms, aspect polarity, aspect-polarity pairs, aspect category, review
   topic (single and multi-label), sentence sentiment, aspect/opinion extraction;
 - matching pairs: same product, which of two, select the matching product;
-- product titles with entities: query/title matching, product selection;
+- product titles with entities: query/title matching, product selection; for Chinese titles also
+  brand + product -> title and title/attribute consistency;
 - attribute annotations and opinion triples: short-answer extractive QA (the value of an attribute, the
   opinion about an aspect), with a question built from the attribute or aspect;
 - QA: answerability.
@@ -86,6 +87,40 @@ def ner_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         if draft.task != "ner":
             yield draft
     yield from query_tasks(r, pools, rng)
+    yield from title_tasks(r, pools, rng)
+
+
+#: the attribute names a Chinese title's entity types are given under (title writing, title/attribute
+#: consistency): the names Chinese shop catalogs use
+TITLE_SPEC_NAMES = {"Brand": "品牌", "Product": "产品"}
+#: shortest title (characters) that title writing is trained on: shorter texts are queries, not titles
+MIN_TITLE_CHARS = 12
+
+
+def title_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
+    """From a Chinese product title with brand and product entities: write the title from them
+    (attributes -> title), and decide whether the title and its attributes match (one of them
+    swapped for another title's). Drawn after the record's other drafts, so those stay the same."""
+    if r.lang != "zh" or len(r.data["text"]) < MIN_TITLE_CHARS:
+        return
+    title = r.data["text"]
+    specs: dict[str, str] = {}
+    for t, s in r.data["entities"]:
+        name = TITLE_SPEC_NAMES.get(t)
+        if name and len(s) > 1 and s not in specs.get(name, "").split(", "):
+            specs[name] = f"{specs[name]}, {s}" if name in specs else s
+    if "产品" not in specs:
+        return
+    yield Draft("title_generation", {"specs": specs}, title)
+    if rng.random() < 0.5:
+        yield Draft("attribute_match", {"product": title, "specs": specs}, True)
+        return
+    name = rng.choice(sorted(specs))
+    entity_type = next(t for t, n in TITLE_SPEC_NAMES.items() if n == name)
+    alt = [s for other, ents in rng.sample(pools.titles, min(len(pools.titles), 20)) if other != title
+           for t, s in ents if t == entity_type and len(s) > 1 and s not in title and s not in specs[name]]
+    if alt:
+        yield Draft("attribute_match", {"product": title, "specs": {**specs, name: rng.choice(alt)}}, False)
 
 
 def query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
