@@ -85,7 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 text = task.kind.answer_text(result)
                 scores.append(rouge_l(text, target, lang))
                 chars += len(text)
-                budget = models[size]._max_tokens(task, catalog.normalize_fields(task, fields))
+                budget = models[size]._max_tokens(task, fields)  # fields are normalized (instances)
                 stopped += backend.count_tokens(result.raw) < budget
             n = max(1, len(items))
             seconds = (time.perf_counter() - t0) / n

@@ -341,8 +341,7 @@ class ConstrainedDecoder:
         for k in range(max_tokens):
             ids = self.allowed_or_end(s)
             if no_repeat_ngram:
-                kept = without(ids, repeat_bans(answer, no_repeat_ngram))
-                ids = kept if len(kept) else ids
+                ids = without_repeats(ids, answer, no_repeat_ngram)
             if len(ids) == 0:  # cannot happen with a byte-complete vocabulary
                 break
             choice = int(ids[int(np.argmax(logits[ids]))])
@@ -372,9 +371,12 @@ def repeat_bans(answer: Sequence[int], n: int) -> list[int]:
                    if list(answer[i:i + n - 1]) == tail})
 
 
-def without(ids: np.ndarray, banned: Sequence[int]) -> np.ndarray:
-    """``ids`` less the ``banned`` ones (order kept)."""
-    return ids[~np.isin(ids, np.asarray(banned, dtype=ids.dtype))] if len(banned) else ids
+def without_repeats(ids: np.ndarray, answer: Sequence[int], n: int) -> np.ndarray:
+    """``ids`` less the tokens ``repeat_bans`` names (order kept); ``ids`` itself when that would
+    leave nothing, so that a constraint's language is never left empty."""
+    banned = repeat_bans(answer, n)
+    kept = ids[~np.isin(ids, np.asarray(banned, dtype=ids.dtype))] if banned else ids
+    return kept if len(kept) else ids
 
 
 def greedy_free(first_logits: np.ndarray, step: StepFn, max_tokens: int,

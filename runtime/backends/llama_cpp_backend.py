@@ -204,9 +204,9 @@ class LlamaCppBackend(Backend):
         if constraint is not None and not isinstance(constraint, CopyLines):
             self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
         decoder = self.decoders.get(constraint) if constraint is not None else None
+        stop_on_repeat = isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines))
         return self._greedy().greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
-                             no_repeat_ngram=no_repeat_ngram, stop_on_repeat=isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines,
-                                                                    CopyLines)))
+                                     no_repeat_ngram=no_repeat_ngram, stop_on_repeat=stop_on_repeat)
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt``; the prompt's KV cache is kept

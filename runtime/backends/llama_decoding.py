@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import deadline
-from .automaton import ALL, ConstrainedDecoder, log_softmax, repeat_bans, without
+from .automaton import ALL, ConstrainedDecoder, log_softmax, without_repeats
 
 NEWLINE = 0x0A
 
@@ -173,11 +173,10 @@ class LlamaGreedy:
 
         def allowed() -> Optional[np.ndarray]:
             ids = decoder.allowed_or_end(state) if decoder is not None else None
-            banned = repeat_bans(history[len(prompt):], no_repeat_ngram)
-            if banned:
+            if no_repeat_ngram:
                 everything = np.arange(self.n_vocab, dtype=np.int64) if ids is None else ids
-                kept = without(everything, banned)
-                ids = kept if len(kept) else ids
+                ruled = without_repeats(everything, history[len(prompt):], no_repeat_ngram)
+                ids = ruled if ids is not None or len(ruled) < self.n_vocab else None
             if ids is None:
                 return None
             return ids if len(ids) else np.asarray(self.eos, dtype=np.int64)
