@@ -65,8 +65,9 @@ def run_task(pool: Any, model: Any, task_name: str, message: str, inputs: dict[s
     fields = task_fields(task, message, inputs)
     result = pool.run_on(model, task.name, truncate=truncate, **fields)
     normalized = catalog.normalize_fields(task, fields)
-    n_prompt = model.backend.count_tokens(model.prompt_for(task, normalized))
-    n_answer = model.backend.count_tokens(result.raw) if result.raw else 0
+    backend = model.backend_for(task)
+    n_prompt = backend.count_tokens(model.prompt_for(task, normalized))
+    n_answer = backend.count_tokens(result.raw) if result.raw else 0
     done = completion_dict(completion_id(), model_id, result_text(result), "stop", n_prompt, n_answer)
     done["ecomlm"] = {"task": task.name, "result": result.to_dict()}
     return done

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar
 
 from ecomlm.runtime import EcomModel
 
@@ -47,6 +47,7 @@ class ModelInfo:
     path: str
     size_bytes: int
     adapter: Optional[str] = None
+    specialists: Tuple[str, ...] = ()  # tasks answered by a task specialist adapter
 
     @property
     def size_mb(self) -> float:
@@ -54,6 +55,8 @@ class ModelInfo:
 
     def label(self) -> str:
         extra = " + fine-tuned adapter" if self.adapter else ""
+        if self.specialists:
+            extra += f" + {', '.join(self.specialists)} specialist"
         return f"{self.ref} ({self.backend}{extra}, {self.size_mb:.0f} MB)"
 
 
@@ -101,10 +104,12 @@ class ModelPool:
             self._free.put(model)
         first = self._models[0]
         resolved = first.resolved or resolve(ref)
-        files = path_size(resolved.path) + (path_size(resolved.adapter) if resolved.adapter else 0)
+        files = path_size(resolved.path) + sum(path_size(p) for p in (
+            [resolved.adapter] if resolved.adapter else []) + [a for _, a in resolved.specialists])
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
-                              adapter=str(resolved.adapter) if resolved.adapter else None)
+                              adapter=str(resolved.adapter) if resolved.adapter else None,
+                              specialists=tuple(task for task, _ in resolved.specialists))
         self.n_threads = threads
         self.costs = CostModel()
 

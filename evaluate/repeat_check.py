@@ -1,7 +1,8 @@
 """Does the no-repeat n-gram rule help a free-text task? Rouge-L per n-gram size, on a corpus split.
 
     python -m ecomlm.evaluate.repeat_check --data corpus/val.jsonl --task title_generation \\
-        [--task ad_copy] [--model default] [--sizes 0,3] [--lang zh] [--limit 100] [--threads 1]
+        [--task ad_copy] [--model default] [--sizes 0,3] [--lang zh] [--limit 100] [--threads 1] \
+        [--no-specialists]
 
 The held-out EcomGPT tasks of ../shared have one free-text task (Chinese title generation, scored by
 ``ecomlm eval --no-repeat-ngram N``); this reads the validation split that ``ecomlm data build``
@@ -62,16 +63,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            limit=100)
     p.add_argument("--sizes", type=_sizes, default=[0, 3], help="n-gram sizes to compare, 0 = no rule")
     p.add_argument("--lang", default=None, help="only instances of this language (en, zh)")
+    p.add_argument("--no-specialists", action="store_true",
+                   help="the model's one adapter for every task, not its task specialists")
     args = p.parse_args(argv)
     tasks = [catalog.get_task(name) for name in args.tasks]
     for task in tasks:
         if not task.kind.free_text:
             raise SystemExit(f"{task.name} is not a free-text task")
     options = {"n_threads": args.threads} if args.threads else {}
-    models = {n: EcomModel.load(args.model, no_repeat_ngram=n, **options) for n in args.sizes[:1]}
-    backend = models[args.sizes[0]].backend  # one loaded model, one EcomModel per size over it
-    models.update({n: EcomModel(backend, models[args.sizes[0]].resolved, no_repeat_ngram=n)
-                   for n in args.sizes[1:]})
+    first = EcomModel.load(args.model, no_repeat_ngram=args.sizes[0],
+                           specialists=not args.no_specialists, **options)
+    models = {n: first.variant(no_repeat_ngram=n) for n in args.sizes}  # one loaded model
+    backend = first.backend
     print("| task | lang | n | n-gram size | Rouge-L | mean answer chars | stopped before the budget | s/item |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|")
     for task in tasks:
@@ -91,7 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             seconds = (time.perf_counter() - t0) / n
             print(f"| {task.name} | {lang} | {len(items)} | {size} | {100 * sum(scores) / n:.2f} | "
                   f"{chars / n:.0f} | {stopped}/{len(items)} | {seconds:.2f} |", flush=True)
-    backend.close()
+    first.close()
     return 0
 
 

@@ -117,6 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N",
                    help="free-text tasks (titles, ad copy, summaries): never repeat a token n-gram of N "
                         "tokens; 0 turns the rule off (default: 3)")
+    p.add_argument("--no-specialists", action="store_true",
+                   help="answer every task with the model's one adapter, not a task specialist "
+                        "(multilingual: the title-writing adapter answers title_generation by default)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=cmd_run)
 
@@ -160,7 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_paths(args.input, args.output, resume=args.resume, force=args.force)  # before loading
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                                retype=True if args.retype else None,
-                               chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram)
+                               chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
+                               specialists=not args.no_specialists)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -178,7 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(hint, file=sys.stderr)
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                            retype=True if args.retype else None,
-                           chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram)
+                           chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
+                           specialists=not args.no_specialists)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

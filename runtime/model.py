@@ -9,8 +9,9 @@ parses the answer into a typed, validated result (``results.py``).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from . import catalog
 from .backends import Backend, load_backend
@@ -45,7 +46,8 @@ class EcomModel:
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
-                 no_repeat_ngram: Optional[int] = None) -> None:
+                 no_repeat_ngram: Optional[int] = None,
+                 specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None) -> None:
         if no_repeat_ngram is not None and no_repeat_ngram < 0:
             raise InvalidInputError(f"no_repeat_ngram must be 0 (off) or a positive n-gram size, "
                                     f"not {no_repeat_ngram}")
@@ -57,12 +59,14 @@ class EcomModel:
         self.chunk = chunk
         self.no_repeat_ngram = no_repeat_ngram
         self._calibrator = ContextualCalibrator()
+        self._specialist_loader = specialist_loader
+        self._specialists: dict[str, Backend] = {}
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
              chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-             **options: Any) -> "EcomModel":
+             specialists: bool = True, **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
         or a Hugging Face folder. ``calibrate`` sets label calibration, ``retype`` span retyping and
         ``chunk`` the reading of long inputs in pieces for every call (``None``: each task's default,
@@ -71,32 +75,67 @@ class EcomModel:
         ``None``: the output kind's, 3 for free text, ``kinds.Text``).
         ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
         (only to measure what copying buys).
+        ``specialists``: a shipped model's task specialists (e.g. ``multilingual``'s title writer:
+        the same base with an adapter trained on that task alone) answer their tasks, each loaded on
+        its task's first call; ``False`` answers every task with the model's one adapter.
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
         ``n_threads_decode``, by default 1 while threads sleep between work)."""
         resolved = resolve(ref)
+        loader = None
+        if specialists and resolved.specialists:
+            loader = lambda specialist: load_backend(specialist, backend, **options)  # noqa: E731
+        elif not specialists:
+            resolved = dataclasses.replace(resolved, specialists=())
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
-                   copy_spans=copy_spans, retype=retype, chunk=chunk, no_repeat_ngram=no_repeat_ngram)
+                   copy_spans=copy_spans, retype=retype, chunk=chunk, no_repeat_ngram=no_repeat_ngram,
+                   specialist_loader=loader)
+
+    def variant(self, **settings: Any) -> "EcomModel":
+        """Another ``EcomModel`` over the same loaded backends (specialists included, each loaded
+        once) with some constructor settings changed, e.g. ``model.variant(no_repeat_ngram=0)``.
+        Close the original, not the variant."""
+        current = {"calibrate": self.calibrate, "copy_spans": self.copy_spans, "retype": self.retype,
+                   "chunk": self.chunk, "no_repeat_ngram": self.no_repeat_ngram}
+        unknown = sorted(set(settings) - set(current))
+        if unknown:
+            raise InvalidInputError(f"variant: unknown setting(s) {unknown}; known: {sorted(current)}")
+        other = EcomModel(self.backend, self.resolved, specialist_loader=self._specialist_loader,
+                          **{**current, **settings})
+        other._specialists = self._specialists
+        return other
+
+    def backend_for(self, task: str | Task) -> Backend:
+        """The backend that answers ``task``: its specialist's when the model has one (loaded on first
+        use), else the model's own."""
+        name = task if isinstance(task, str) else task.name
+        specialist = self.resolved.specialist_for(name) if self.resolved and self._specialist_loader else None
+        if specialist is None:
+            return self.backend
+        if name not in self._specialists:
+            self._specialists[name] = self._specialist_loader(specialist)  # type: ignore[misc]
+        return self._specialists[name]
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
         """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        return self.backend.chat_prompt(catalog.build_messages(t, fields))
+        return self.backend_for(t).chat_prompt(catalog.build_messages(t, fields))
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
         return task.kind.max_tokens(task, fields)
 
     def _fit(self, task: Task, fields: dict[str, Any], max_tokens: int, truncate: bool) -> str:
+        backend = self.backend_for(task)
         prompt = self.prompt_for(task, fields)
-        n = self.backend.count_tokens(prompt)
-        budget = self.backend.n_ctx - max_tokens
+        n = backend.count_tokens(prompt)
+        budget = backend.n_ctx - max_tokens
         if n <= budget:
             return prompt
         long_field = next((name for name in LONG_FIELDS if name in fields), None)
         if not truncate or long_field is None:
             raise ContextOverflowError(
                 f"the prompt for task {task.name!r} has {n} tokens but the model's context holds "
-                f"{self.backend.n_ctx} ({max_tokens} kept for the answer, so at most {budget} for the "
+                f"{backend.n_ctx} ({max_tokens} kept for the answer, so at most {budget} for the "
                 f"prompt); shorten the input, or pass truncate=True (CLI: --truncate) to cut "
                 f"{long_field or 'the longest input'} to fit")
         text = fields[long_field]
@@ -104,11 +143,11 @@ class EcomModel:
             text = text[: max(0, int(len(text) * budget / n) - 8)]
             fields[long_field] = text
             prompt = self.prompt_for(task, fields)
-            n = self.backend.count_tokens(prompt)
+            n = backend.count_tokens(prompt)
         if not text.strip():
             raise ContextOverflowError(
                 f"the prompt for task {task.name!r} does not fit the model's context of "
-                f"{self.backend.n_ctx} tokens even with the {long_field} cut to nothing ({max_tokens} "
+                f"{backend.n_ctx} tokens even with the {long_field} cut to nothing ({max_tokens} "
                 f"kept for the answer): the options or other inputs alone are too long; give fewer or "
                 f"shorter options, or load the model with a larger n_ctx")
         return prompt
@@ -140,7 +179,7 @@ class EcomModel:
 
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
-        score = lambda p: self.backend.option_logprobs(p, options)  # noqa: E731
+        score = lambda p: self.backend_for(task).option_logprobs(p, options)  # noqa: E731
         content = task.content_fields
         shared = tuple((k, str(v)) for k, v in fields.items() if k not in content)
         prior = self._calibrator.prior(
@@ -188,8 +227,8 @@ class EcomModel:
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
-        raw = self.backend.generate(prompt, max_tokens, constraint,
-                                    no_repeat_ngram=self._no_repeat_ngram(t))
+        raw = self.backend_for(t).generate(prompt, max_tokens, constraint,
+                                           no_repeat_ngram=self._no_repeat_ngram(t))
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
         if isinstance(result, SpansResult) and result.spans and self._retyped(t, retype):
@@ -267,6 +306,9 @@ class EcomModel:
         return self.run("summarize", reviews=_listed(reviews))  # type: ignore[return-value]
 
     def close(self) -> None:
+        for backend in self._specialists.values():
+            backend.close()
+        self._specialists.clear()
         self.backend.close()
 
     def __enter__(self) -> "EcomModel":

@@ -18,7 +18,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from .errors import ModelLoadError
 
@@ -36,6 +36,15 @@ class ResolvedModel:
     kind: str
     path: Path
     adapter: Optional[Path] = None
+    #: (task, adapter) pairs: tasks answered by a specialist adapter over the same base (``models.py``)
+    specialists: Tuple[Tuple[str, Path], ...] = ()
+
+    def specialist_for(self, task: str) -> Optional["ResolvedModel"]:
+        """The same base with ``task``'s specialist adapter, or ``None`` when the task has none."""
+        adapter = dict(self.specialists).get(task)
+        if adapter is None:
+            return None
+        return ResolvedModel(f"{self.ref}[{task}]", self.kind, self.path, adapter)
 
 
 def base_gguf_path() -> Path:

@@ -4,7 +4,8 @@ Each entry is a base GGUF (from a PyPI package) and, for the fine-tuned ones, th
 committed under ``runtime/adapters/``, which llama.cpp applies at load time.
 
 - ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0).
-- ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use).
+- ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
+  a title-writing specialist adapter that answers ``title_generation`` (``specialist_dirs``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -48,18 +49,28 @@ class ShippedModel:
     languages: Tuple[str, ...] = ("en",)
     description: str = ""
     fallback_to_base: bool = False   # ``default`` runs the base while no adapter has been shipped
+    #: (task, adapter folder): a task specialist, the same base with an adapter trained on that task
+    #: only, which answers it instead of ``adapter_dir``'s generalist (``EcomModel.load(specialists=)``)
+    specialist_dirs: Tuple[Tuple[str, Path], ...] = ()
 
     @property
     def adapter(self) -> Optional[Path]:
         path = self.adapter_dir / "adapter.gguf" if self.adapter_dir else None
         return path if path is not None and path.exists() else None
 
+    @property
+    def specialists(self) -> Tuple[Tuple[str, Path], ...]:
+        """(task, adapter.gguf) of the specialists shipped in this copy of ecomlm."""
+        return tuple((task, folder / "adapter.gguf") for task, folder in self.specialist_dirs
+                     if (folder / "adapter.gguf").exists())
+
     def resolve(self) -> ResolvedModel:
         """The base file and adapter; raises ``ModelLoadError`` naming the fix when one is missing."""
         if self.adapter_dir is not None and self.adapter is None and not self.fallback_to_base:
             raise ModelLoadError(f"model {self.name!r}: its adapter ({self.adapter_dir / 'adapter.gguf'}) "
                                  f"is not in this copy of ecomlm")
-        return ResolvedModel(self.name, "gguf", self.base.locate(), self.adapter)
+        return ResolvedModel(self.name, "gguf", self.base.locate(), self.adapter,
+                             self.specialists if self.adapter is not None else ())
 
     def heldout_summary(self) -> str:
         """The held-out scores recorded beside the shipped adapter (``heldout.json``: ``summary``)."""
@@ -88,7 +99,8 @@ def register_model(model: ShippedModel) -> ShippedModel:
 register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-135m", ("en",),
                             "English e-commerce model", fallback_to_base=True))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
-                            "English + Chinese e-commerce model"))
+                            "English + Chinese e-commerce model",
+                            specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),)))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))

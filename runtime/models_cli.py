@@ -17,6 +17,8 @@ def _size(model) -> str:
         return "-"
     if model.adapter is not None:
         parts.append(f"+ {model.adapter.stat().st_size / 1e6:.0f} MB adapter")
+    for _, adapter in model.specialists:
+        parts.append(f"+ {adapter.stat().st_size / 1e6:.0f} MB specialist")
     return " ".join(parts) or "-"
 
 
@@ -36,12 +38,12 @@ def _status(model) -> str:
 
 def rows() -> list[dict]:
     """One dict per registered model: name, base, languages, size, licence, status, description,
-    held-out summary."""
+    held-out summary, the tasks its specialists answer."""
     from .models import list_models
 
     return [{"name": m.name, "base": m.base.title, "languages": ",".join(m.languages), "size": _size(m),
              "licence": m.base.licence, "status": _status(m), "description": m.description,
-             "heldout": m.heldout_summary()}
+             "heldout": m.heldout_summary(), "specialists": [task for task, _ in m.specialists]}
             for m in list_models()]
 
 
@@ -55,7 +57,8 @@ def handle(args: argparse.Namespace) -> int:
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in table:
         print("  ".join(r[c].ljust(widths[c]) for c in cols))
-        print(f"    {r['description']}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
+        specialists = f"; task specialist: {', '.join(r['specialists'])}" if r["specialists"] else ""
+        print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
     return 0
 
 

@@ -44,7 +44,7 @@ def retype_spans(model: _Scorer, task: Task, result: SpansResult, fields: Mappin
     for span in result.spans:
         f = catalog.normalize_fields(typing, {**shared, how.span_field: span.text})
         options = catalog.options_of(typing, f)
-        scores = model.backend.option_logprobs(model.prompt_for(typing, f), options)
+        scores = model.backend_for(typing).option_logprobs(model.prompt_for(typing, f), options)
         new = replace(span, type=options[int(np.argmax(scores))])
         key = (new.start, new.end, new.type or "")
         if key not in seen:

@@ -89,6 +89,18 @@ def test_dataset_weights_multiply_the_task_and_language_weights(tiny):
         tokenize_corpus(tok, records, 512, progress=False, dataset_weights={"titles": -1})
 
 
+def test_tasks_keep_only_a_specialists_records(tiny):
+    _, tok = tiny
+    records = [{"task": task, "messages": CONVERSATIONS[i % 3]}
+               for i, task in enumerate(["qa", "sentiment", "ner"] * 5)]
+    out = tokenize_corpus(tok, records, 512, progress=False, tasks=["ner", "qa"], task_weights={"qa": 2})
+    assert out.per_task == {"qa": 10, "ner": 5}
+    # limit counts the kept records only
+    assert tokenize_corpus(tok, records, 512, progress=False, tasks=["ner"], limit=2).per_task == {"ner": 2}
+    with pytest.raises(InvalidInputError, match="unknown task.*'nerr'"):
+        tokenize_corpus(tok, records, 512, progress=False, tasks=["nerr"])
+
+
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_packed_logits_equal_logits_alone(tiny, attn):
     model, tok = tiny

@@ -95,6 +95,16 @@ def check_task_weights(weights: Mapping[str, float]) -> None:
             raise InvalidInputError(f"task_weights: {task}: the weight must be a number >= 0, got {w!r}")
 
 
+def check_tasks(tasks: Sequence[str]) -> None:
+    """Raise on a task name (recipe key ``tasks``) the catalog does not know."""
+    from ecomlm.runtime.catalog import list_tasks
+
+    known = {t.name for t in list_tasks()}
+    unknown = sorted(set(tasks) - known)
+    if unknown:
+        raise InvalidInputError(f"tasks: unknown task(s) {unknown}; known: {sorted(known)}")
+
+
 def check_language_weights(weights: Mapping[str, float], key: str = "language_weights") -> None:
     """Raise on a weight that is not a number >= 0 (languages are corpus ``lang`` codes: en, zh;
     the same check serves ``dataset_weights``, keyed by corpus ``dataset`` names)."""
@@ -107,14 +117,16 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
                     limit: Optional[int] = None, progress: bool = True,
                     task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
                     language_weights: Optional[Mapping[str, float]] = None,
-                    dataset_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
+                    dataset_weights: Optional[Mapping[str, float]] = None,
+                    tasks: Optional[Sequence[str]] = None) -> TokenizedSet:
     """Tokenize corpus records; drop (and count) those longer than ``max_len`` or without an answer.
 
     ``limit`` keeps the first N usable records. ``task_weights`` ({task: weight}, default 1) repeats
     or thins out the usable examples of a task (see ``repeats``), deterministically for a ``seed``,
     so a resumed run rebuilds the same set. ``language_weights`` ({lang: weight}, default 1)
     multiplies in by the record's ``lang``, ``dataset_weights`` ({dataset: weight}, default 1) by its
-    ``dataset`` (e.g. more of the laptop-domain sources for every task they feed).
+    ``dataset`` (e.g. more of the laptop-domain sources for every task they feed). ``tasks``: only
+    records of these tasks are read (empty or ``None``: all), as a task specialist is trained.
     """
     from tqdm.auto import tqdm
 
@@ -124,12 +136,16 @@ def tokenize_corpus(tokenizer: Any, records: Iterable[dict], max_len: int, *,
     check_language_weights(lang_weights)
     data_weights = dict(dataset_weights or {})
     check_language_weights(data_weights, "dataset_weights")
+    only = set(tasks or ())
+    check_tasks(sorted(only))
     rng = random.Random(seed)
     out = TokenizedSet([])
     usable = 0
     for record in tqdm(records, desc="tokenizing", unit="ex", disable=not progress, mininterval=2):
         if limit is not None and usable >= limit:
             break
+        if only and str(record.get("task", "?")) not in only:
+            continue
         example = tokenize_messages(tokenizer, record["messages"])
         if len(example) > max_len:
             out.dropped_too_long += 1
@@ -151,14 +167,15 @@ def load_corpus(tokenizer: Any, path: str | os.PathLike[str], max_len: int, *,
                 limit: Optional[int] = None, progress: bool = True,
                 task_weights: Optional[Mapping[str, float]] = None, seed: int = 0,
                 language_weights: Optional[Mapping[str, float]] = None,
-                dataset_weights: Optional[Mapping[str, float]] = None) -> TokenizedSet:
+                dataset_weights: Optional[Mapping[str, float]] = None,
+                tasks: Optional[Sequence[str]] = None) -> TokenizedSet:
     """``tokenize_corpus`` over a JSONL file; raise when nothing usable is left."""
     if not Path(path).exists():
         raise InvalidInputError(f"corpus file {str(path)!r} does not exist; build one with "
                                 f"`ecomlm data build --out DIR`")
     result = tokenize_corpus(tokenizer, read_jsonl(path), max_len, limit=limit, progress=progress,
                              task_weights=task_weights, seed=seed, language_weights=language_weights,
-                             dataset_weights=dataset_weights)
+                             dataset_weights=dataset_weights, tasks=tasks)
     if not result.examples:
         raise InvalidInputError(f"{path}: no usable example (dropped {result.dropped_too_long} longer than "
                                 f"max_seq_len={max_len}, {result.dropped_no_answer} without an answer)")

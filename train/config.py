@@ -50,6 +50,7 @@ class TrainConfig:
     task_weights: Dict[str, float] = field(default_factory=dict)  # {task: weight}; repeats (>1) or thins (<1)
     language_weights: Dict[str, float] = field(default_factory=dict)  # {lang: weight}, times the task weight
     dataset_weights: Dict[str, float] = field(default_factory=dict)  # {corpus dataset: weight}, times both
+    tasks: List[str] = field(default_factory=list)  # only these tasks (train and val); empty: all (a specialist)
     init_adapter: Optional[str] = None  # warm start: a peft adapter folder (same LoRA shape), or 'default'
     eval_every: int = 100            # validation loss every N optimizer steps (0: only at the end)
     val_max_examples: int = 512

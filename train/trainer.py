@@ -92,7 +92,7 @@ def prepare_run(run_dir: Path, config: Optional[TrainConfig], resume: bool
     result (nothing left to do). Refuses a new run over an existing one and a resume of nothing."""
     import yaml
 
-    from .chat_tokens import check_language_weights, check_task_weights
+    from .chat_tokens import check_language_weights, check_task_weights, check_tasks
     from .checkpoint import finished_state, latest_checkpoint
 
     if resume:
@@ -111,6 +111,7 @@ def prepare_run(run_dir: Path, config: Optional[TrainConfig], resume: bool
             raise InvalidInputError(f"{run_dir} already holds a run; continue it with --resume or choose "
                                     f"another --out")
     check_task_weights(config.task_weights)
+    check_tasks(config.tasks)
     check_language_weights(config.language_weights)
     check_language_weights(config.dataset_weights, "dataset_weights")
     return config, None
@@ -158,9 +159,10 @@ def load_data(session: Session, data: str | os.PathLike[str], val: str | os.Path
     c = session.config
     session.train_set = load_corpus(session.tokenizer, data, c.max_seq_len, limit=limit_examples,
                                     progress=progress and session.main, task_weights=c.task_weights, seed=c.seed,
-                                    language_weights=c.language_weights, dataset_weights=c.dataset_weights)
+                                    language_weights=c.language_weights, dataset_weights=c.dataset_weights,
+                                    tasks=c.tasks)
     session.val_set = load_corpus(session.tokenizer, val, c.max_seq_len, limit=c.val_max_examples,
-                                  progress=False) if val else None
+                                  progress=False, tasks=c.tasks) if val else None
     session.first_plan = session.plan(0)
     session.total_steps = c.max_steps or max(1, round(c.epochs * len(session.first_plan)))
 

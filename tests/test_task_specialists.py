@@ -1,0 +1,85 @@
+"""Task specialists: a registered model answers a task with another adapter over the same base.
+
+Real models throughout: the bundled SmolLM2 base, and the shipped English adapter standing in as a
+"title specialist" of a test model whose generalist is the base itself (so the two differ)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ecomlm.runtime import EcomModel
+from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.model_ref import DEFAULT_ADAPTER, ResolvedModel
+from ecomlm.runtime.models import MODELS, SMOLLM2, ShippedModel
+
+SPECS = {"Brand": "Anker", "Product": "power bank", "Capacity": "20000mAh", "Ports": "USB-C"}
+pytestmark = pytest.mark.skipif(not DEFAULT_ADAPTER.exists(), reason="no shipped adapter to stand in")
+
+
+@pytest.fixture()
+def adapters(tmp_path):
+    """Two adapter folders: ``plain`` without adapter.gguf and ``titles`` with the shipped one."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "titles").mkdir()
+    shutil.copy(DEFAULT_ADAPTER, tmp_path / "titles" / "adapter.gguf")
+    return tmp_path
+
+
+@pytest.fixture()
+def registered(adapters, monkeypatch):
+    """A registered test model: the shipped adapter as its generalist and as its title specialist
+    (what is checked here is which backend answers, not what it answers)."""
+    shutil.copy(DEFAULT_ADAPTER, adapters / "plain" / "adapter.gguf")
+    model = ShippedModel("test-specialists", SMOLLM2, adapters / "plain", ("en",), "test",
+                         specialist_dirs=(("title_generation", adapters / "titles"),))
+    monkeypatch.setitem(MODELS, model.name, model)
+    return model
+
+
+def test_only_shipped_specialists_are_listed(adapters):
+    model = ShippedModel("x", SMOLLM2, adapters / "titles", specialist_dirs=(
+        ("title_generation", adapters / "titles"), ("ad_copy", adapters / "plain")))
+    assert [task for task, _ in model.specialists] == ["title_generation"]  # plain/ has no adapter.gguf
+    assert [task for task, _ in model.resolve().specialists] == ["title_generation"]
+    # a model whose own adapter is not shipped runs the base alone, without specialists
+    fallback = ShippedModel("y", SMOLLM2, adapters / "plain", fallback_to_base=True,
+                            specialist_dirs=(("title_generation", adapters / "titles"),))
+    assert fallback.resolve().specialists == ()
+
+
+def test_the_specialist_answers_its_task_and_only_it(base_gguf, base_model, adapters):
+    from ecomlm.runtime.backends import load_backend
+
+    resolved = ResolvedModel("routed", "gguf", base_gguf, None,
+                             (("title_generation", adapters / "titles" / "adapter.gguf"),))
+    routed = EcomModel(base_model.backend, resolved, specialist_loader=load_backend)
+    review = "The battery died after two days and support never answered."
+    # another task: the model's own backend (here the base), and no specialist is loaded for it
+    assert routed.classify(review, ["positive", "negative"]).label == \
+        base_model.classify(review, ["positive", "negative"]).label
+    assert routed._specialists == {}
+    assert routed.backend_for("sentiment") is routed.backend
+    # its task: exactly what the adapter's own model writes, not what the base writes
+    title = routed.generate_title(SPECS).text
+    assert routed.backend_for("title_generation") is not routed.backend
+    with EcomModel.load("default", n_ctx=2048) as tuned:  # the base + that same adapter
+        assert title == tuned.generate_title(SPECS).text
+    assert title != base_model.generate_title(SPECS).text
+    assert routed.prompt_for("title_generation", {"specs": SPECS}) == \
+        base_model.prompt_for("title_generation", {"specs": SPECS})  # same base, same prompt
+    # a variant shares the loaded specialist instead of loading it again
+    plain = routed.variant(no_repeat_ngram=0)
+    assert plain.backend_for("title_generation") is routed.backend_for("title_generation")
+    with pytest.raises(InvalidInputError, match="unknown setting"):
+        routed.variant(specialists=False)
+    routed._specialists.pop("title_generation").close()  # the base backend is the session fixture's
+
+
+def test_load_routes_by_default_and_not_when_asked(registered):
+    with EcomModel.load("test-specialists", n_ctx=1024) as routed:
+        assert routed.resolved.specialists and routed.backend_for("title_generation") is not routed.backend
+        assert routed.backend_for("ner") is routed.backend
+    with EcomModel.load("test-specialists", n_ctx=1024, specialists=False) as single:
+        assert single.resolved.specialists == ()
+        assert single.backend_for("title_generation") is single.backend
