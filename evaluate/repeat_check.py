@@ -1,7 +1,7 @@
 """Does the no-repeat n-gram rule help a free-text task? Rouge-L per n-gram size, on a corpus split.
 
     python -m ecomlm.evaluate.repeat_check --data corpus/val.jsonl --task title_generation \\
-        [--task ad_copy] [--model default] [--sizes 0,3] [--lang zh] [--limit 100] [--threads 1] \
+        [--task ad_copy] [--model default] [--sizes 0,3] [--lang zh] [--limit 100] [--threads 1] \\
         [--no-specialists]
 
 The held-out EcomGPT tasks of ../shared have one free-text task (Chinese title generation, scored by
