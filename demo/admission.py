@@ -30,9 +30,10 @@ def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool
     t = catalog.get_task(task)
     norm = catalog.normalize_fields(t, fields)
     max_tokens = model._max_tokens(t, norm)
-    n_prompt = model.backend_for(t).count_tokens(model.prompt_for(t, norm))
+    backend = model.backend_for(t)
+    n_prompt = backend.count_tokens(model.prompt_for(t, norm))
     if truncate:
-        n_prompt = min(n_prompt, max(0, model.backend_for(t).n_ctx - max_tokens))
+        n_prompt = min(n_prompt, max(0, backend.n_ctx - max_tokens))
     return n_prompt, max_tokens
 
 

@@ -83,11 +83,15 @@ def repeats(weight: float, rng: random.Random) -> int:
     return whole + (1 if rng.random() < weight - whole else 0)
 
 
-def check_task_weights(weights: Mapping[str, float]) -> None:
-    """Raise on a weight that is not a number >= 0 or a task the catalog does not know."""
+def _catalog_task_names() -> set[str]:
     from ecomlm.runtime.catalog import list_tasks
 
-    known = {t.name for t in list_tasks()}
+    return {t.name for t in list_tasks()}
+
+
+def check_task_weights(weights: Mapping[str, float]) -> None:
+    """Raise on a weight that is not a number >= 0 or a task the catalog does not know."""
+    known = _catalog_task_names()
     for task, w in weights.items():
         if task not in known:
             raise InvalidInputError(f"task_weights: unknown task {task!r}; known: {sorted(known)}")
@@ -97,9 +101,7 @@ def check_task_weights(weights: Mapping[str, float]) -> None:
 
 def check_tasks(tasks: Sequence[str]) -> None:
     """Raise on a task name (recipe key ``tasks``) the catalog does not know."""
-    from ecomlm.runtime.catalog import list_tasks
-
-    known = {t.name for t in list_tasks()}
+    known = _catalog_task_names()
     unknown = sorted(set(tasks) - known)
     if unknown:
         raise InvalidInputError(f"tasks: unknown task(s) {unknown}; known: {sorted(known)}")
