@@ -8,6 +8,8 @@ EcomGPT's ablation shows these lift zero-shot results on unseen datasets most of
   title/attribute consistency, product category;
 - ABSA annotations: aspect terms, aspect polarity, aspect-polarity pairs, aspect category, review
   topic (single and multi-label), sentence sentiment, aspect/opinion extraction;
+- ad copy written from a spec list: attribute extraction/value/name, and whether a spec list (its own,
+  or another product's) describes the copy's product;
 - matching pairs: same product, which of two, select the matching product;
 - product titles with entities: query/title matching, product selection; for Chinese titles also
   brand + product -> title and title/attribute consistency;
@@ -268,6 +270,26 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
         k, v = rng.choice(owners)
         yield Draft("attribute_name", {"text": copy, "value": v,
                                        "attributes": label_set([k], [x for x in values if x != k], rng, 2, 6)}, k)
+    yield from copy_specs_match(r, pools, rng)
+
+
+def copy_specs_match(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
+    """Do these specs describe the product of this ad copy? Yes with the copy's own spec list; No with
+    the whole spec list of another record of which at most a third of the values occur in the copy (a
+    different product, as a catalog's misfiled attribute block is). Unlike the title negatives, whose
+    one swapped value is the only difference, the lists here are long and many of their values are
+    not written in the text, on either side."""
+    copy, own = r.data["copy"], r.data["specs"]
+    if len(own) < 2:
+        return
+    if rng.random() < 0.5:
+        yield Draft("attribute_match", {"product": copy, "specs": own}, True)
+        return
+    for other in rng.sample(pools.specs, min(len(pools.specs), 10)):
+        vals = [v for vs in other.values() for v in vs.split("、")]
+        if other != own and len(other) >= 2 and sum(v in copy for v in vals) * 3 <= len(vals):
+            yield Draft("attribute_match", {"product": copy, "specs": other}, False)
+            return
 
 
 # --- short-answer questions ----------------------------------------------------------------------------

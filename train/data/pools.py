@@ -27,6 +27,7 @@ class Pools:
     offers_by_domain: dict[str, list[str]] = field(default_factory=dict)
     titles: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # NER text, entities
     reviews: list[str] = field(default_factory=list)            # ABSA review texts (QA context padding)
+    specs: list[dict[str, str]] = field(default_factory=list)   # spec lists of ad-copy records (AdvertiseGen)
     #: short English texts with a complete entity annotation (joined into long entity inputs)
     annotated: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
@@ -65,6 +66,7 @@ class Pools:
                         ocats.add(f["category"])
             elif r.kind == "specs":  # ad copy written from key#value specs (AdvertiseGen)
                 names.update(d["values"])
+                p.specs.append(d["specs"])
             elif r.kind == "ner":
                 p.titles.append((d["text"], d["entities"]))
         p.categories, p.attr_names = sorted(cats), sorted(names)
