@@ -1,7 +1,7 @@
 """Does label calibration help a single-label or yes/no task? Accuracy with and without, on a corpus split.
 
     python -m ecomlm.evaluate.calibration_check --data corpus/val_en.jsonl --task product_category \\
-        [--model default] [--limit 200] [--threads 1]
+        [--model default] [--lang zh] [--limit 200] [--threads 1] [--no-specialists]
 
 The held-out EcomGPT tasks of ../shared have one English single-label task (review topic, scored by
 ``ecomlm eval --calibrate on|off``); for the others (product category, sentiment, ...) this reads the
@@ -39,9 +39,11 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
     return out if all(f in out for f in task.required) else None
 
 
-def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dict[str, Any], str]]:
+def instances(records: Iterable[dict], task: catalog.Task,
+              lang: Optional[str] = None) -> Iterable[tuple[dict[str, Any], str, str]]:
+    """(fields, gold answer, language) of ``task``'s instances in a corpus split."""
     for record in records:
-        if record.get("task") != task.name:
+        if record.get("task") != task.name or (lang and record.get("lang") != lang):
             continue
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
         answer = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
@@ -51,18 +53,21 @@ def instances(records: Iterable[dict], task: catalog.Task) -> Iterable[tuple[dic
         except InvalidInputError:  # a field that does not read back from its prompt line
             continue
         if answer in options:
-            yield fields, answer
+            yield fields, answer, record.get("lang", "en")
 
 
 def split_check_parser(prog: str, description: str, task_help: str, limit: int) -> argparse.ArgumentParser:
     """The options the validation-split checks share (this one, ``repeat_check``): --data, --task
-    (repeatable), --model, --limit, --threads."""
+    (repeatable), --model, --lang, --limit, --threads, --no-specialists."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
     p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
     p.add_argument("--model", default="default")
     p.add_argument("--limit", type=int, default=limit, help="at most N instances a task")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--lang", default=None, help="only instances of this language (en, zh)")
+    p.add_argument("--no-specialists", action="store_true",
+                   help="the model's one adapter for every task, not its task specialists")
     return p
 
 
@@ -75,22 +80,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = split_check_parser("python -m ecomlm.evaluate.calibration_check", __doc__.split("\n\n")[0],
                            "a single-label or yes/no task (repeat)", limit=200)
     args = p.parse_args(argv)
-    model = EcomModel.load(args.model, **({"n_threads": args.threads} if args.threads else {}))
-    print("| task | n | majority | greedy | calibrated |\n|---|---:|---:|---:|---:|")
+    model = EcomModel.load(args.model, specialists=not args.no_specialists,
+                           **({"n_threads": args.threads} if args.threads else {}))
+    print("| task | lang | n | majority | greedy | calibrated |\n|---|---|---:|---:|---:|---:|")
     for name in args.tasks:
         task = catalog.get_task(name)
         if not task.kind.calibrates or not task.content_fields:
             raise SystemExit(f"{name} is not a single-label or yes/no task")
-        items = list(islice(instances(read_corpus(args.data), task), args.limit))
-        gold = [a for _, a in items]
-        greedy = calibrated = 0
-        for fields, answer in tqdm(items, desc=name, unit="item"):
-            greedy += task.kind.answer_text(model.run(name, calibrate=False, **fields)) == answer
-            calibrated += task.kind.answer_text(model.run(name, calibrate=True, **fields)) == answer
-        n = max(1, len(items))
-        majority = Counter(gold).most_common(1)[0][1] if gold else 0
-        print(f"| {name} | {len(items)} | {100 * majority / n:.1f} | {100 * greedy / n:.1f} | "
-              f"{100 * calibrated / n:.1f} |")
+        every = list(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
+        for lang in sorted({x[2] for x in every}):
+            items = [(fields, answer) for fields, answer, x in every if x == lang]
+            gold = [a for _, a in items]
+            greedy = calibrated = 0
+            for fields, answer in tqdm(items, desc=f"{name} {lang}", unit="item"):
+                greedy += task.kind.answer_text(model.run(name, calibrate=False, **fields)) == answer
+                calibrated += task.kind.answer_text(model.run(name, calibrate=True, **fields)) == answer
+            n = max(1, len(items))
+            majority = Counter(gold).most_common(1)[0][1] if gold else 0
+            print(f"| {name} | {lang} | {len(items)} | {100 * majority / n:.1f} | {100 * greedy / n:.1f} | "
+                  f"{100 * calibrated / n:.1f} |", flush=True)
     model.close()
     return 0
 

@@ -62,9 +62,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            "a free-text task: title_generation, ad_copy, summarize, answer_question (repeat)",
                            limit=100)
     p.add_argument("--sizes", type=_sizes, default=[0, 3], help="n-gram sizes to compare, 0 = no rule")
-    p.add_argument("--lang", default=None, help="only instances of this language (en, zh)")
-    p.add_argument("--no-specialists", action="store_true",
-                   help="the model's one adapter for every task, not its task specialists")
     args = p.parse_args(argv)
     tasks = [catalog.get_task(name) for name in args.tasks]
     for task in tasks:
