@@ -56,7 +56,7 @@ class ModelInfo:
     def label(self) -> str:
         extra = " + fine-tuned adapter" if self.adapter else ""
         if self.specialists:
-            extra += f" + {', '.join(self.specialists)} specialist"
+            extra += f" + {', '.join(self.specialists)} specialist{'s' if len(self.specialists) > 1 else ''}"
         return f"{self.ref} ({self.backend}{extra}, {self.size_mb:.0f} MB)"
 
 

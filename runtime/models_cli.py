@@ -17,8 +17,10 @@ def _size(model) -> str:
         return "-"
     if model.adapter is not None:
         parts.append(f"+ {model.adapter.stat().st_size / 1e6:.0f} MB adapter")
-    for _, adapter in model.specialists:
-        parts.append(f"+ {adapter.stat().st_size / 1e6:.0f} MB specialist")
+    if model.specialists:
+        n = len(model.specialists)
+        mb = sum(adapter.stat().st_size for _, adapter in model.specialists) / 1e6
+        parts.append(f"+ {mb:.0f} MB in {n} specialists" if n > 1 else f"+ {mb:.0f} MB specialist")
     return " ".join(parts) or "-"
 
 
@@ -57,7 +59,8 @@ def handle(args: argparse.Namespace) -> int:
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in table:
         print("  ".join(r[c].ljust(widths[c]) for c in cols))
-        specialists = f"; task specialist: {', '.join(r['specialists'])}" if r["specialists"] else ""
+        specialists = (f"; task specialist{'s' if len(r['specialists']) > 1 else ''}: "
+                       f"{', '.join(r['specialists'])}" if r["specialists"] else "")
         print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
     return 0
 

@@ -189,24 +189,25 @@ def test_specs_ask_single_sentences_under_a_whole_schema():
     assert seen_schema > 5 and seen_copy > 5
 
 
-def test_ad_copy_is_matched_against_its_own_spec_list_or_another_products():
+def test_ad_copy_is_matched_against_its_own_spec_list_or_another_garments():
     copy = "这款连衣裙采用雪纺面料，轻盈透气。经典的v领设计，白色基调清新文艺。"
     own = {"类型": "裙", "材质": "雪纺", "领型": "v领", "颜色": "白色"}
     values = {k: v.split("、") for k, v in own.items()}
     record = Record("ad", "1", "zh", "specs", {"copy": copy, "values": values, "specs": own})
-    trousers = {"类型": "裤", "材质": "牛仔布", "裤长": "九分裤", "颜色": "黑色、蓝色"}
-    close = {"类型": "裙", "材质": "雪纺", "领型": "圆领", "颜色": "白色"}  # 3 of its 4 values are in the copy
-    pools = Pools(specs=[own, close, trousers])
+    trousers = {"类型": "裤", "材质": "牛仔布", "裤长": "九分裤", "颜色": "白色"}
+    other_dress = {"类型": "裙", "材质": "棉", "领型": "圆领", "颜色": "黑色"}  # same garment: never a No
+    pools = Pools(specs=[own, other_dress, trousers])
     seen = set()
-    for seed in range(40):
-        rng = random.Random(seed)
-        (draft,) = [d for d in atomic.specs_atomic(record, pools, rng) if d.task == "attribute_match"]
+    for seed in range(60):
+        (draft,) = [d for d in atomic.specs_atomic(record, pools, random.Random(seed)) if d.task == "attribute_match"]
         _valid(draft)
-        assert draft.fields["product"] == copy
-        # Yes only with the copy's own list; No only with another product's, never the near copy
+        # the whole copy, or its one sentence that names the garment
+        text = draft.fields["product"]
+        assert text in (copy, "这款连衣裙采用雪纺面料，轻盈透气。")
+        # Yes only with the copy's own list; No only with another garment's
         assert draft.fields["specs"] == (own if draft.gold else trousers)
-        seen.add(draft.gold)
-    assert seen == {True, False}
+        seen.add((draft.gold, text == copy))
+    assert seen == {(True, True), (True, False), (False, True), (False, False)}
     # drawn after the record's other drafts, so those stay as they were
     with_match = list(atomic.specs_atomic(record, pools, random.Random(3)))
     assert with_match[-1].task == "attribute_match"

@@ -273,22 +273,31 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
     yield from copy_specs_match(r, pools, rng)
 
 
+#: the AdvertiseGen key that names the garment (裙, 上衣, 裤): spec lists of another garment are the
+#: No answers of the copy/spec-list matching
+GARMENT_KEY = "类型"
+
+
 def copy_specs_match(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """Do these specs describe the product of this ad copy? Yes with the copy's own spec list; No with
-    the whole spec list of another record of which at most a third of the values occur in the copy (a
-    different product, as a catalog's misfiled attribute block is). Unlike the title negatives, whose
-    one swapped value is the only difference, the lists here are long and many of their values are
-    not written in the text, on either side."""
+    the spec list of another garment (another ``GARMENT_KEY`` value). Half ask the whole copy, half one
+    sentence of it that names the garment, so that on both sides many listed values are not written in
+    the text (as a catalog's attribute block holds far more than its title says): how many values
+    occur in the text does not give the answer away, a listed value the text contradicts does."""
     copy, own = r.data["copy"], r.data["specs"]
-    if len(own) < 2:
+    garment = set(r.data["values"].get(GARMENT_KEY, []))
+    if len(own) < 2 or not garment:
         return
+    text = copy
     if rng.random() < 0.5:
-        yield Draft("attribute_match", {"product": copy, "specs": own}, True)
+        naming = [x.strip() for x in SENTENCE_END.split(copy) if any(g in x for g in garment) and x.strip()]
+        text = rng.choice(naming) if naming else copy
+    if rng.random() < 0.5:
+        yield Draft("attribute_match", {"product": text, "specs": own}, True)
         return
     for other in rng.sample(pools.specs, min(len(pools.specs), 10)):
-        vals = [v for vs in other.values() for v in vs.split("、")]
-        if other != own and len(other) >= 2 and sum(v in copy for v in vals) * 3 <= len(vals):
-            yield Draft("attribute_match", {"product": copy, "specs": other}, False)
+        if len(other) >= 2 and other.get(GARMENT_KEY) and not garment & set(other[GARMENT_KEY].split("、")):
+            yield Draft("attribute_match", {"product": text, "specs": other}, False)
             return
 
 

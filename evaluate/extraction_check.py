@@ -1,0 +1,79 @@
+"""How well does a model extract spans on the validation split? Micro-F1 per task and language.
+
+    python -m ecomlm.evaluate.extraction_check --data corpus/val.jsonl --task attribute_extraction \\
+        [--task ner] [--model multilingual] [--lang zh] [--limit 200] [--threads 1] [--no-specialists]
+
+The held-out EcomGPT tasks of ../shared are for measuring, not for choosing; this reads the
+validation split that ``ecomlm data build`` writes (never trained on), recovers each instance's
+fields from its user message as ``calibration_check`` does, parses its target through the
+catalog's own answer parser, and scores the model's greedy answer as ``ecomlm eval`` scores a
+span task (micro-F1 over (type, span) pairs; untyped tasks over spans), with the number of
+predicted and gold items, so that a candidate adapter can be chosen before any held-out run.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any, Iterable, Optional, Sequence
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.errors import InvalidInputError
+
+from .calibration_check import fields_of, split_check_parser
+from .metrics import micro_f1
+
+#: the separator the scored text joins items with (not part of the score)
+_SEP = ", "
+
+
+def instances(records: Iterable[dict], task: catalog.Task,
+              lang: Optional[str]) -> Iterable[tuple[dict[str, Any], list, str]]:
+    """(normalized fields, gold items, language) of ``task``'s instances in a corpus split."""
+    for record in records:
+        if record.get("task") != task.name or (lang and record.get("lang") != lang):
+            continue
+        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+        target = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
+        try:
+            fields = fields_of(task, user)
+            if fields is None:
+                continue
+            fields = catalog.normalize_fields(task, fields)
+            gold, _ = task.kind.scored(catalog.parse_answer(task, target, fields), _SEP)
+        except InvalidInputError:  # a field that does not read back from its prompt line
+            continue
+        yield fields, gold, record.get("lang", "en")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from tqdm import tqdm
+
+    from ecomlm.runtime import EcomModel
+    from ecomlm.train.corpus_file import read_corpus
+
+    p = split_check_parser("python -m ecomlm.evaluate.extraction_check", __doc__.split("\n\n")[0],
+                           "a span task: ner, span_detection, attribute_extraction, ... (repeat)", limit=200)
+    args = p.parse_args(argv)
+    tasks = [catalog.get_task(name) for name in args.tasks]
+    for task in tasks:
+        if task.kind.free_text or task.kind.calibrates:
+            raise SystemExit(f"{task.name} is not a span task (labels: calibration_check; "
+                             f"free text: repeat_check)")
+    model = EcomModel.load(args.model, specialists=not args.no_specialists,
+                           **({"n_threads": args.threads} if args.threads else {}))
+    print("| task | lang | n | micro-F1 | predicted items | gold items |\n|---|---|---:|---:|---:|---:|")
+    for task in tasks:
+        every = list(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
+        for lang in sorted({x[2] for x in every}):
+            items = [(fields, gold) for fields, gold, x in every if x == lang]
+            preds = []
+            for fields, _ in tqdm(items, desc=f"{task.name} {lang}", unit="item"):
+                preds.append(task.kind.scored(model.run(task.name, **fields), _SEP)[0])
+            golds = [g for _, g in items]
+            print(f"| {task.name} | {lang} | {len(items)} | {micro_f1(preds, golds):.2f} | "
+                  f"{sum(len(set(x)) for x in preds)} | {sum(len(set(x)) for x in golds)} |", flush=True)
+    model.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
