@@ -109,7 +109,7 @@ class ModelPool:
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None,
-                              specialists=tuple(task for task, _ in resolved.specialists))
+                              specialists=tuple(_specialist_name(task, resolved) for task, _ in resolved.specialists))
         self.n_threads = threads
         self.costs = CostModel()
 
@@ -227,3 +227,9 @@ class PoolRegistry:
 
 
 __all__ = ["Answer", "ModelInfo", "ModelPool", "PoolBusyError", "PoolRegistry", "path_size"]
+
+
+def _specialist_name(task: str, resolved: Any) -> str:
+    """A specialist's task, with the input languages it answers when it answers some only."""
+    languages = dict(resolved.specialist_languages).get(task)
+    return f"{task} ({', '.join(languages)} input)" if languages else task

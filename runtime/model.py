@@ -21,6 +21,7 @@ from .chunking import merge_chunks, source_chunks
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
+from .models import input_language
 from .retyping import retype_spans
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
 
@@ -104,11 +105,16 @@ class EcomModel:
         other._specialists = self._specialists
         return other
 
-    def backend_for(self, task: str | Task) -> Backend:
+    def backend_for(self, task: str | Task, fields: Optional[Mapping[str, Any]] = None) -> Backend:
         """The backend that answers ``task``: its specialist's when the model has one (loaded on first
-        use), else the model's own."""
+        use), else the model's own. A specialist of some input languages only (``multilingual``'s
+        Chinese attribute extractor) answers when ``fields`` are in one of them (``input_language``);
+        without ``fields`` the model's own backend is given (the same base: same prompt, same token
+        counts)."""
         name = task if isinstance(task, str) else task.name
-        specialist = self.resolved.specialist_for(name) if self.resolved and self._specialist_loader else None
+        specialist = None
+        if self.resolved and self._specialist_loader:
+            specialist = self.resolved.specialist_for(name, input_language(fields) if fields else None)
         if specialist is None:
             return self.backend
         if name not in self._specialists:
@@ -119,13 +125,13 @@ class EcomModel:
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
         """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        return self.backend_for(t).chat_prompt(catalog.build_messages(t, fields))
+        return self.backend_for(t, fields).chat_prompt(catalog.build_messages(t, fields))
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
         return task.kind.max_tokens(task, fields)
 
     def _fit(self, task: Task, fields: dict[str, Any], max_tokens: int, truncate: bool) -> str:
-        backend = self.backend_for(task)
+        backend = self.backend_for(task, fields)
         prompt = self.prompt_for(task, fields)
         n = backend.count_tokens(prompt)
         budget = backend.n_ctx - max_tokens
@@ -179,11 +185,13 @@ class EcomModel:
 
     def _calibrated_label(self, task: Task, fields: dict[str, Any], prompt: str) -> Result:
         options = catalog.options_of(task, fields)
-        score = lambda p: self.backend_for(task).option_logprobs(p, options)  # noqa: E731
+        backend = self.backend_for(task, fields)
+        score = lambda p: backend.option_logprobs(p, options)  # noqa: E731
         content = task.content_fields
         shared = tuple((k, str(v)) for k, v in fields.items() if k not in content)
+        route = "" if backend is self.backend else "[specialist]"  # a language-scoped one has its own prior
         prior = self._calibrator.prior(
-            f"{task.name}{shared}", options, score,
+            f"{task.name}{route}{shared}", options, score,
             lambda text: self.prompt_for(task, content_free_fields(fields, content, text)))
         label, _ = self._calibrator.choose(options, score(prompt), prior)
         return catalog.parse_answer(task, label, fields)
@@ -227,7 +235,7 @@ class EcomModel:
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
-        raw = self.backend_for(t).generate(prompt, max_tokens, constraint,
+        raw = self.backend_for(t, normalized).generate(prompt, max_tokens, constraint,
                                            no_repeat_ngram=self._no_repeat_ngram(t))
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)

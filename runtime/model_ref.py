@@ -38,11 +38,18 @@ class ResolvedModel:
     adapter: Optional[Path] = None
     #: (task, adapter) pairs: tasks answered by a specialist adapter over the same base (``models.py``)
     specialists: Tuple[Tuple[str, Path], ...] = ()
+    #: (task, languages) of the specialists that answer inputs in these languages only (``en``, ``zh``)
+    specialist_languages: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
-    def specialist_for(self, task: str) -> Optional["ResolvedModel"]:
-        """The same base with ``task``'s specialist adapter, or ``None`` when the task has none."""
+    def specialist_for(self, task: str, language: Optional[str] = None) -> Optional["ResolvedModel"]:
+        """The same base with ``task``'s specialist adapter, or ``None`` when the task has none, or
+        when its specialist answers some languages only and ``language`` (the input's: ``en``,
+        ``zh``; ``None`` when not known) is not one of them."""
         adapter = dict(self.specialists).get(task)
         if adapter is None:
+            return None
+        languages = dict(self.specialist_languages).get(task)
+        if languages is not None and language not in languages:
             return None
         return ResolvedModel(f"{self.ref}[{task}]", self.kind, self.path, adapter)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import ModelLoadError
 from .model_ref import ADAPTERS_DIR, ResolvedModel, base_gguf_path
@@ -49,9 +49,11 @@ class ShippedModel:
     languages: Tuple[str, ...] = ("en",)
     description: str = ""
     fallback_to_base: bool = False   # ``default`` runs the base while no adapter has been shipped
-    #: (task, adapter folder): a task specialist, the same base with an adapter trained on that task
-    #: only, which answers it instead of ``adapter_dir``'s generalist (``EcomModel.load(specialists=)``)
-    specialist_dirs: Tuple[Tuple[str, Path], ...] = ()
+    #: (task, adapter folder) or (task, adapter folder, languages): a task specialist, the same base
+    #: with an adapter trained on that task only, which answers it instead of ``adapter_dir``'s
+    #: generalist (``EcomModel.load(specialists=)``); with ``languages``, only inputs in those
+    #: languages (``input_language``), the generalist the others
+    specialist_dirs: Tuple[Tuple[Any, ...], ...] = ()
 
     @property
     def adapter(self) -> Optional[Path]:
@@ -61,16 +63,22 @@ class ShippedModel:
     @property
     def specialists(self) -> Tuple[Tuple[str, Path], ...]:
         """(task, adapter.gguf) of the specialists shipped in this copy of ecomlm."""
-        return tuple((task, folder / "adapter.gguf") for task, folder in self.specialist_dirs
+        return tuple((task, folder / "adapter.gguf") for task, folder, *_ in self.specialist_dirs
                      if (folder / "adapter.gguf").exists())
+
+    @property
+    def specialist_languages(self) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+        """(task, languages) of the specialists that answer some input languages only."""
+        return tuple((task, tuple(rest[0])) for task, _, *rest in self.specialist_dirs if rest)
 
     def resolve(self) -> ResolvedModel:
         """The base file and adapter; raises ``ModelLoadError`` naming the fix when one is missing."""
         if self.adapter_dir is not None and self.adapter is None and not self.fallback_to_base:
             raise ModelLoadError(f"model {self.name!r}: its adapter ({self.adapter_dir / 'adapter.gguf'}) "
                                  f"is not in this copy of ecomlm")
+        shipped = self.adapter is not None
         return ResolvedModel(self.name, "gguf", self.base.locate(), self.adapter,
-                             self.specialists if self.adapter is not None else ())
+                             self.specialists if shipped else (), self.specialist_languages if shipped else ())
 
     def heldout_summary(self) -> str:
         """The held-out scores recorded beside the shipped adapter (``heldout.json``: ``summary``)."""
@@ -100,7 +108,10 @@ register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-1
                             "English e-commerce model", fallback_to_base=True))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
                             "English + Chinese e-commerce model",
-                            specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),)))
+                            specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
+                                             ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"),
+                                             ("attribute_extraction", ADAPTERS_DIR / "ecomlm-gemma3-270m-extract",
+                                              ("zh",)))))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))
@@ -112,13 +123,35 @@ def _cjk_share(text: str) -> float:
     return cjk / len(letters) if letters else 0.0
 
 
+#: share of Chinese characters among the letters from which an input counts as Chinese
+ZH_SHARE = 0.3
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def input_language(fields: Mapping[str, Any]) -> str:
+    """``zh`` when Chinese characters are at least ``ZH_SHARE`` of the letters of a task's input
+    fields (texts, spec lists, labels), else ``en``: which language-scoped specialist answers."""
+    return "zh" if _cjk_share(" ".join(_strings(list(fields.values())))) >= ZH_SHARE else "en"
+
+
 def language_hint(model_name: str, texts: Sequence[str]) -> Optional[str]:
     """A one-line hint when Chinese text goes to a registered model not trained on Chinese (the
     model is still the one the user chose: nothing is switched silently)."""
     model = MODELS.get(str(model_name))
     if model is None or "zh" in model.languages:
         return None
-    if _cjk_share(" ".join(t for t in texts if isinstance(t, str))) < 0.3:
+    if _cjk_share(" ".join(t for t in texts if isinstance(t, str))) < ZH_SHARE:
         return None
     better = [m.name for m in MODELS.values() if "zh" in m.languages and m.adapter is not None]
     tip = f"; for Chinese use --model {better[0]}" if better else ""

