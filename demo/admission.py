@@ -30,7 +30,7 @@ def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool
     t = catalog.get_task(task)
     norm = catalog.normalize_fields(t, fields)
     max_tokens = model._max_tokens(t, norm)
-    backend = model.backend_for(t)
+    backend = model.backend_for(t, norm)
     n_prompt = backend.count_tokens(model.prompt_for(t, norm))
     if truncate:
         n_prompt = min(n_prompt, max(0, backend.n_ctx - max_tokens))

@@ -65,7 +65,7 @@ def run_task(pool: Any, model: Any, task_name: str, message: str, inputs: dict[s
     fields = task_fields(task, message, inputs)
     result = pool.run_on(model, task.name, truncate=truncate, **fields)
     normalized = catalog.normalize_fields(task, fields)
-    backend = model.backend_for(task)
+    backend = model.backend_for(task, normalized)
     n_prompt = backend.count_tokens(model.prompt_for(task, normalized))
     n_answer = backend.count_tokens(result.raw) if result.raw else 0
     done = completion_dict(completion_id(), model_id, result_text(result), "stop", n_prompt, n_answer)
