@@ -5,7 +5,8 @@ committed under ``runtime/adapters/``, which llama.cpp applies at load time.
 
 - ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
-  a title-writing specialist adapter that answers ``title_generation`` (``specialist_dirs``).
+  two task specialist adapters (``specialist_dirs``): title writing (``title_generation``) and, for
+  Chinese input only, attribute extraction (``attribute_extraction``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -109,7 +110,6 @@ register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-1
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
                             "English + Chinese e-commerce model",
                             specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
-                                             ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"),
                                              ("attribute_extraction", ADAPTERS_DIR / "ecomlm-gemma3-270m-extract",
                                               ("zh",)))))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
