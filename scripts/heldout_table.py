@@ -1,5 +1,6 @@
 """One markdown table of held-out scores from several `ecomlm eval` runs (their results.json), one
-column per model, the majority baseline beside them, each task's headline metric, and pooled rows
+column per model, the majority baseline beside them (on the items of the first column that has the
+task: 100 or 250), each task's headline metric, and pooled rows
 per language. Runs of one model over different task subsets are merged. ``LABEL=RUN`` names the
 column ``LABEL`` instead of the model name (two adapters of one model name side by side).
 
@@ -21,14 +22,16 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     models: dict[str, dict[str, dict]] = {}
-    majority: dict[str, dict] = {}
+    majority: dict[str, dict[str, dict]] = {}  # label -> task -> majority scores, from the same files
     for run in argv:
         label, _, where = run.rpartition("=") if "=" in run and not Path(run).exists() else ("", "", run)
         path = Path(where)
         data = json.loads((path / "results.json" if path.is_dir() else path).read_text())
+        baseline = {t: s for t, s in data["baselines"].get("majority", {}).get("tasks", {}).items() if s}
         for model, res in data["models"].items():
             models.setdefault(label or model, {}).update(res["tasks"])
-        majority.update({t: s for t, s in data["baselines"].get("majority", {}).get("tasks", {}).items() if s})
+            # on the items of the file that gave this column its figure (100 or 250 items)
+            majority.setdefault(label or model, {}).update({t: baseline[t] for t in res["tasks"] if t in baseline})
     tasks = sorted({t for res in models.values() for t in res}, key=lambda t: (not t.startswith("EN"), t))
     names = list(models)
     print("| task | metric | " + " | ".join(f"{m} (n)" for m in names) + " | majority |")
@@ -36,7 +39,8 @@ def main(argv: list[str]) -> int:
     for t in tasks:
         metric = headline_metric(t)
         cells = [f"{models[m][t][metric]:.2f} ({models[m][t]['n']})" if t in models[m] else "–" for m in names]
-        maj = majority.get(t, {}).get(metric)
+        # the majority label on the items of the first column that has the task
+        maj = next((majority[m][t] for m in names if t in models[m] and t in majority.get(m, {})), {}).get(metric)
         print(f"| {t} | {NAMES[metric]} | " + " | ".join(cells) + f" | {'–' if maj is None else f'{maj:.2f}'} |")
     for lang in ("EN", "ZH"):
         for metric in ("micro_f1", "macro_f1", "rouge_l"):
