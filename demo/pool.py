@@ -226,10 +226,11 @@ class PoolRegistry:
             self._pools.clear()
 
 
-__all__ = ["Answer", "ModelInfo", "ModelPool", "PoolBusyError", "PoolRegistry", "path_size"]
-
-
 def _specialist_name(task: str, resolved: Any) -> str:
     """A specialist's task, with the input languages it answers when it answers some only."""
     languages = dict(resolved.specialist_languages).get(task)
     return f"{task} ({', '.join(languages)} input)" if languages else task
+
+
+__all__ = ["Answer", "ModelInfo", "ModelPool", "PoolBusyError", "PoolRegistry", "path_size"]
+
