@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from itertools import islice
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
@@ -39,21 +39,43 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
     return out if all(f in out for f in task.required) else None
 
 
-def instances(records: Iterable[dict], task: catalog.Task,
-              lang: Optional[str] = None) -> Iterable[tuple[dict[str, Any], str, str]]:
-    """(fields, gold answer, language) of ``task``'s instances in a corpus split."""
+def split_records(records: Iterable[dict], task: catalog.Task,
+                  lang: Optional[str] = None) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(fields read back from the user message, the assistant's target, language) of ``task``'s
+    instances in a corpus split (of ``lang`` only, when given); instances whose fields do not read
+    back are skipped. What the validation-split checks (this one, ``repeat_check``,
+    ``extraction_check``) read."""
     for record in records:
         if record.get("task") != task.name or (lang and record.get("lang") != lang):
             continue
         user = next(m["content"] for m in record["messages"] if m["role"] == "user")
-        answer = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
+        target = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
         try:
             fields = fields_of(task, user)
-            options = catalog.options_of(task, catalog.normalize_fields(task, fields)) if fields else []
+        except InvalidInputError:  # a field that does not read back from its prompt line
+            continue
+        if fields is not None:
+            yield fields, target, record.get("lang", "en")
+
+
+def by_language(items: Iterable[tuple[Any, Any, str]]) -> list[tuple[str, list[tuple[Any, Any]]]]:
+    """(language, [(a, b), ...]) for (a, b, language) items, languages in sorted order."""
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for a, b, lang in items:
+        groups.setdefault(lang, []).append((a, b))
+    return sorted(groups.items())
+
+
+def instances(records: Iterable[dict], task: catalog.Task,
+              lang: Optional[str] = None) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(fields, gold answer, language) of ``task``'s instances in a corpus split."""
+    for fields, answer, language in split_records(records, task, lang):
+        try:
+            options = catalog.options_of(task, catalog.normalize_fields(task, fields))
         except InvalidInputError:  # a field that does not read back from its prompt line
             continue
         if answer in options:
-            yield fields, answer, record.get("lang", "en")
+            yield fields, answer, language
 
 
 def split_check_parser(prog: str, description: str, task_help: str, limit: int) -> argparse.ArgumentParser:
@@ -87,9 +109,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         task = catalog.get_task(name)
         if not task.kind.calibrates or not task.content_fields:
             raise SystemExit(f"{name} is not a single-label or yes/no task")
-        every = list(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
-        for lang in sorted({x[2] for x in every}):
-            items = [(fields, answer) for fields, answer, x in every if x == lang]
+        every = islice(instances(read_corpus(args.data), task, args.lang), args.limit)
+        for lang, items in by_language(every):
             gold = [a for _, a in items]
             greedy = calibrated = 0
             for fields, answer in tqdm(items, desc=f"{name} {lang}", unit="item"):

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
-from .calibration_check import fields_of, split_check_parser
+from .calibration_check import by_language, split_check_parser, split_records
 from .metrics import micro_f1
 
 #: the separator the scored text joins items with (not part of the score)
@@ -28,20 +28,13 @@ _SEP = ", "
 def instances(records: Iterable[dict], task: catalog.Task,
               lang: Optional[str]) -> Iterable[tuple[dict[str, Any], list, str]]:
     """(normalized fields, gold items, language) of ``task``'s instances in a corpus split."""
-    for record in records:
-        if record.get("task") != task.name or (lang and record.get("lang") != lang):
-            continue
-        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
-        target = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
+    for fields, target, language in split_records(records, task, lang):
         try:
-            fields = fields_of(task, user)
-            if fields is None:
-                continue
             fields = catalog.normalize_fields(task, fields)
             gold, _ = task.kind.scored(catalog.parse_answer(task, target, fields), _SEP)
         except InvalidInputError:  # a field that does not read back from its prompt line
             continue
-        yield fields, gold, record.get("lang", "en")
+        yield fields, gold, language
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -62,9 +55,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                            **({"n_threads": args.threads} if args.threads else {}))
     print("| task | lang | n | micro-F1 | predicted items | gold items |\n|---|---|---:|---:|---:|---:|")
     for task in tasks:
-        every = list(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
-        for lang in sorted({x[2] for x in every}):
-            items = [(fields, gold) for fields, gold, x in every if x == lang]
+        every = islice(instances(read_corpus(args.data), task, args.lang), args.limit)
+        for lang, items in by_language(every):
             preds = []
             for fields, _ in tqdm(items, desc=f"{task.name} {lang}", unit="item"):
                 preds.append(task.kind.scored(model.run(task.name, **fields), _SEP)[0])

@@ -21,26 +21,19 @@ from typing import Any, Iterable, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
-from .calibration_check import fields_of, split_check_parser
+from .calibration_check import by_language, split_check_parser, split_records
 from .metrics import rouge_l
 
 
 def instances(records: Iterable[dict], task: catalog.Task,
               lang: Optional[str]) -> Iterable[tuple[dict[str, Any], str, str]]:
     """(fields, target, language) of ``task``'s instances in a corpus split."""
-    for record in records:
-        if record.get("task") != task.name or (lang and record.get("lang") != lang):
-            continue
-        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
-        target = next(m["content"] for m in record["messages"] if m["role"] == "assistant")
+    for fields, target, language in split_records(records, task, lang):
         try:
-            fields = fields_of(task, user)
-            normalized = catalog.normalize_fields(task, fields) if fields else None
+            normalized = catalog.normalize_fields(task, fields)
         except InvalidInputError:  # a field that does not read back from its prompt (review lists)
             continue
-        if normalized is None:
-            continue
-        yield normalized, target, record.get("lang", "en")
+        yield normalized, target, language
 
 
 def _sizes(text: str) -> list[int]:
@@ -75,12 +68,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("| task | lang | n | n-gram size | Rouge-L | mean answer chars | stopped before the budget | s/item |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|")
     for task in tasks:
-        every = list(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
-        for size, lang in ((s, lang) for lang in sorted({x[2] for x in every}) for s in args.sizes):
-            items = [x for x in every if x[2] == lang]
+        every = by_language(islice(instances(read_corpus(args.data), task, args.lang), args.limit))
+        for size, lang, items in ((s, lang, items) for lang, items in every for s in args.sizes):
             scores, chars, stopped = [], 0, 0
             t0 = time.perf_counter()
-            for fields, target, _ in tqdm(items, desc=f"{task.name} {lang} n={size}", unit="item"):
+            for fields, target in tqdm(items, desc=f"{task.name} {lang} n={size}", unit="item"):
                 result = models[size].run(task.name, **fields)
                 text = task.kind.answer_text(result)
                 scores.append(rouge_l(text, target, lang))
