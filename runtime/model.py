@@ -113,8 +113,9 @@ class EcomModel:
         counts)."""
         name = task if isinstance(task, str) else task.name
         specialist = None
-        if self.resolved and self._specialist_loader:
-            specialist = self.resolved.specialist_for(name, input_language(fields) if fields else None)
+        if self.resolved and self._specialist_loader and self.resolved.specialists:
+            scoped = fields and name in dict(self.resolved.specialist_languages)  # read the input only then
+            specialist = self.resolved.specialist_for(name, input_language(fields) if scoped else None)
         if specialist is None:
             return self.backend
         if name not in self._specialists:
