@@ -162,7 +162,7 @@ def test_the_product_type_of_a_computer_part_is_a_component():
     assert coarse_type("Manufacturer", "Computers And Accessories") == "Brand"
 
 
-def test_specs_ask_single_sentences_under_a_whole_schema():
+def test_specs_ask_single_sentences_or_clauses_under_a_whole_schema():
     copy = "这款连衣裙采用雪纺面料，轻盈透气。经典的v领设计，显得脖颈修长！白色基调清新文艺。"
     values = {"材质": ["雪纺"], "领型": ["v领"], "颜色": ["白色"], "风格": ["清新", "复古"]}
     record = Record("ad", "1", "zh", "specs", {"copy": copy, "values": values, "specs": {}})
@@ -170,8 +170,9 @@ def test_specs_ask_single_sentences_under_a_whole_schema():
                     "材质", "领型", "颜色"]
     pools = Pools(attr_names=sorted(schema_names))
     sentences = {"这款连衣裙采用雪纺面料，轻盈透气。", "经典的v领设计，显得脖颈修长！", "白色基调清新文艺。"}
-    seen_schema = seen_copy = 0
-    for seed in range(40):
+    clauses = {"这款连衣裙采用雪纺面料", "经典的v领设计", "白色基调清新文艺"}  # those holding a value
+    seen_copy, seen_pieces, sizes = 0, set(), set()
+    for seed in range(80):
         (draft,) = [d for d in atomic.specs_atomic(record, pools, random.Random(seed))
                     if d.task == "attribute_extraction"]
         _valid(draft)
@@ -179,14 +180,17 @@ def test_specs_ask_single_sentences_under_a_whole_schema():
         if draft.fields["text"] == copy:
             seen_copy += 1
             continue
-        seen_schema += 1
-        assert draft.fields["text"] in sentences
+        seen_pieces.add(draft.fields["text"])
+        assert draft.fields["text"] in sentences | clauses
         assert gold and all(v in draft.fields["text"] for _, v in gold)
-        # the sentence's own attributes and 6+ names the record lacks; never 风格, which the record
-        # has (清新 is in the copy) but not wholly in the copy (复古 is not), so no answer is sure
-        assert {k for k, _ in gold} <= set(asked) and len(asked) - len({k for k, _ in gold}) >= 6
-        assert "风格" not in asked
-    assert seen_schema > 5 and seen_copy > 5
+        # the piece's own attributes and 6 up to all of the names the record lacks; never 风格, which
+        # the record has (清新 is in the copy) but not wholly in the copy (复古 is not), so no answer is sure
+        absent = set(asked) - {k for k, _ in gold}
+        assert {k for k, _ in gold} <= set(asked) and len(absent) >= 6
+        assert "风格" not in asked and not absent & set(values)
+        sizes.add(len(absent))
+    assert seen_copy > 5 and seen_pieces & sentences and seen_pieces & clauses
+    assert max(sizes) == len(schema_names) - len(values)  # sometimes the whole schema
 
 
 def test_ad_copy_is_matched_against_its_own_spec_list_or_another_garments():

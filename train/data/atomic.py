@@ -225,18 +225,26 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
                     d["category"])
 
 
-#: how often a specs record is asked as one sentence of its copy under a whole attribute schema
+#: how often a specs record is asked as one piece of its copy under a whole attribute schema
 P_SCHEMA = 0.5
+#: of those, how often the piece is one clause (between commas) instead of one sentence: a short
+#: phrase such as a product title's, asked under the schema as a catalog asks every title
+P_CLAUSE = 0.5
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+CLAUSE_MARK = re.compile(r"[，。！？；、,!?;]")  # a clause is asked without its punctuation
+#: a clause shorter than this many characters holds too little to read a value from
+MIN_CLAUSE_CHARS = 4
 
 
-def _schema_sentence(copy: str, found: dict[str, list[str]], specs: Iterable[str], pools: Pools,
-                     rng: random.Random) -> tuple[str, list[str], list[tuple[str, str]]] | None:
-    """One sentence of the copy that holds a found value, asked with a category-wide schema: its
-    attributes plus 6-20 attribute names of the dataset that the record does not have (as a merchant
-    asks a whole attribute schema of every sentence of a description). (text, asked, gold) or None."""
-    sentences = [x.strip() for x in SENTENCE_END.split(copy) if x.strip()]
-    holding = [x for x in sentences if any(v in x for vs in found.values() for v in vs)]
+def _schema_piece(copy: str, found: dict[str, list[str]], specs: Iterable[str], pools: Pools,
+                  rng: random.Random) -> tuple[str, list[str], list[tuple[str, str]]] | None:
+    """One sentence, or one clause (``P_CLAUSE``), of the copy that holds a found value, asked with a
+    category-wide schema: its attributes plus from 6 to all of the attribute names of the dataset
+    that the record does not have (as a merchant asks a whole attribute schema of every sentence of a
+    description, or of every title). (text, asked, gold) or None."""
+    split = CLAUSE_MARK if rng.random() < P_CLAUSE else SENTENCE_END
+    pieces = [x.strip() for x in split.split(copy) if len(x.strip()) >= MIN_CLAUSE_CHARS]
+    holding = [x for x in pieces if any(v in x for vs in found.values() for v in vs)]
     if not holding:
         return None
     text = rng.choice(holding)
@@ -244,20 +252,21 @@ def _schema_sentence(copy: str, found: dict[str, list[str]], specs: Iterable[str
     present = uniq(k for k, _ in gold)
     own = set(specs)  # none of the record's own attributes is asked as an absent one
     others = [n for n in pools.attr_names if n not in own]
-    asked = present + rng.sample(others, min(len(others), rng.randint(6, 20)))
+    asked = present + rng.sample(others, rng.randint(min(len(others), 6), len(others)))
     rng.shuffle(asked)
     return text, asked, gold
 
 
 def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """Ad copy written from attributes: the attributes whose values all appear in it are spans of it.
-    Half of the extraction instances ask one sentence of the copy under a whole attribute schema."""
+    Half of the extraction instances ask one sentence or clause of the copy under a whole attribute
+    schema."""
     copy, values = r.data["copy"], r.data["values"]
     found = {k: vs for k, vs in values.items() if all(v in copy for v in vs)}
     if not found:
         return
     keys = sorted(found)
-    schema = _schema_sentence(copy, found, values, pools, rng) if rng.random() < P_SCHEMA else None
+    schema = _schema_piece(copy, found, values, pools, rng) if rng.random() < P_SCHEMA else None
     if schema is None:  # the whole copy, 1-5 of its attributes
         asked = rng.sample(keys, min(len(keys), rng.randint(1, 5)))
         schema = copy, asked, in_text_order([(k, v) for k in asked for v in found[k]], copy, lambda kv: kv[1])
