@@ -25,7 +25,7 @@ from ecomlm.runtime import EcomModel
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ecomlm.runtime import deadline
 from ecomlm.runtime.errors import EcomError, InvalidInputError
-from ecomlm.runtime.model_ref import resolve
+from ecomlm.runtime.model_ref import resolve, specialist_label
 from ecomlm.runtime.results import Result
 from ecomlm.runtime.task_defaults import with_defaults
 
@@ -109,7 +109,7 @@ class ModelPool:
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None,
-                              specialists=tuple(_specialist_name(task, resolved) for task, _ in resolved.specialists))
+                              specialists=tuple(specialist_label(task, resolved.languages_of(task)) for task, _ in resolved.specialists))
         self.n_threads = threads
         self.costs = CostModel()
 
@@ -226,11 +226,4 @@ class PoolRegistry:
             self._pools.clear()
 
 
-def _specialist_name(task: str, resolved: Any) -> str:
-    """A specialist's task, with the input languages it answers when it answers some only."""
-    languages = dict(resolved.specialist_languages).get(task)
-    return f"{task} ({', '.join(languages)} input)" if languages else task
-
-
 __all__ = ["Answer", "ModelInfo", "ModelPool", "PoolBusyError", "PoolRegistry", "path_size"]
-

@@ -114,7 +114,7 @@ class EcomModel:
         name = task if isinstance(task, str) else task.name
         specialist = None
         if self.resolved and self._specialist_loader and self.resolved.specialists:
-            scoped = fields and name in dict(self.resolved.specialist_languages)  # read the input only then
+            scoped = fields and self.resolved.languages_of(name) is not None  # read the input only then
             specialist = self.resolved.specialist_for(name, input_language(fields) if scoped else None)
         if specialist is None:
             return self.backend

@@ -18,7 +18,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 from .errors import ModelLoadError
 
@@ -48,10 +48,21 @@ class ResolvedModel:
         adapter = dict(self.specialists).get(task)
         if adapter is None:
             return None
-        languages = dict(self.specialist_languages).get(task)
+        languages = self.languages_of(task)
         if languages is not None and language not in languages:
             return None
         return ResolvedModel(f"{self.ref}[{task}]", self.kind, self.path, adapter)
+
+    def languages_of(self, task: str) -> Optional[Tuple[str, ...]]:
+        """The input languages ``task``'s specialist answers; ``None`` when it answers every input
+        (or the task has no specialist)."""
+        return dict(self.specialist_languages).get(task)
+
+
+def specialist_label(task: str, languages: Optional[Sequence[str]]) -> str:
+    """How listings name a specialist: its task, with the input languages it answers when it
+    answers some only ("attribute_extraction (zh input)")."""
+    return f"{task} ({', '.join(languages)} input)" if languages else task
 
 
 def base_gguf_path() -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .model_ref import specialist_label
+
 
 def _size(model) -> str:
     from .gemma_base import installed as gemma_installed
@@ -61,8 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in table:
         print("  ".join(r[c].ljust(widths[c]) for c in cols))
-        named = [f"{t} ({', '.join(r['specialist_languages'][t])} input)" if t in r["specialist_languages"]
-                 else t for t in r["specialists"]]
+        named = [specialist_label(t, r["specialist_languages"].get(t)) for t in r["specialists"]]
         specialists = (f"; task specialist{'s' if len(named) > 1 else ''}: {', '.join(named)}"
                        if named else "")
         print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
