@@ -232,7 +232,7 @@ P_SCHEMA = 0.5
 P_CLAUSE = 0.5
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 CLAUSE_MARK = re.compile(r"[，。！？；、,!?;]")  # a clause is asked without its punctuation
-#: a clause shorter than this many characters holds too little to read a value from
+#: a piece (clause or sentence) shorter than this many characters holds too little to read a value from
 MIN_CLAUSE_CHARS = 4
 
 
