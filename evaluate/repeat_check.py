@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
-from .calibration_check import by_language, split_check_parser, split_records
+from .split_reading import by_language, split_check_parser, split_records
 from .metrics import rouge_l
 
 
