@@ -97,25 +97,52 @@ def ner_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
 TITLE_SPEC_NAMES = {"Brand": "品牌", "Product": "产品"}
 #: shortest title (characters) that title writing is trained on: shorter texts are queries, not titles
 MIN_TITLE_CHARS = 12
+#: how often a Chinese title's No answer pairs it with another product's whole attribute block (a block
+#: filed under the wrong item, none of its values in the title) instead of its own block with one
+#: value swapped
+P_OTHER_PRODUCT = 0.5
+
+
+def _title_specs(entities: Entities) -> dict[str, str]:
+    """A title's brand and product entities as its attribute block (several values joined by ", ")."""
+    specs: dict[str, str] = {}
+    for t, s in entities:
+        name = TITLE_SPEC_NAMES.get(t)
+        if name and len(s) > 1 and s not in specs.get(name, "").split(", "):
+            specs[name] = f"{specs[name]}, {s}" if name in specs else s
+    return specs
+
+
+def _other_product_specs(title: str, pools: Pools, rng: random.Random) -> dict[str, str] | None:
+    """The attribute block of another pooled title whose product is named, none of whose values
+    occurs in ``title``: another product altogether. None if the sample holds none."""
+    for other, ents in rng.sample(pools.titles, min(len(pools.titles), 20)):
+        specs = _title_specs(ents)
+        if other != title and "产品" in specs and \
+                not any(v in title for vs in specs.values() for v in vs.split(", ")):
+            return specs
+    return None
 
 
 def title_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """From a Chinese product title with brand and product entities: write the title from them
-    (attributes -> title), and decide whether the title and its attributes match (one of them
-    swapped for another title's). Drawn after the record's other drafts, so those stay the same."""
+    (attributes -> title), and decide whether the title and its attributes match (No: another
+    product's whole block, or the title's own with one value swapped for another title's). Drawn
+    after the record's other drafts, so those stay the same."""
     if r.lang != "zh" or len(r.data["text"]) < MIN_TITLE_CHARS:
         return
     title = r.data["text"]
-    specs: dict[str, str] = {}
-    for t, s in r.data["entities"]:
-        name = TITLE_SPEC_NAMES.get(t)
-        if name and len(s) > 1 and s not in specs.get(name, "").split(", "):
-            specs[name] = f"{specs[name]}, {s}" if name in specs else s
+    specs = _title_specs(r.data["entities"])
     if "产品" not in specs:
         return
     yield Draft("title_generation", {"specs": specs}, title)
     if rng.random() < 0.5:
         yield Draft("attribute_match", {"product": title, "specs": specs}, True)
+        return
+    if rng.random() < P_OTHER_PRODUCT:
+        other = _other_product_specs(title, pools, rng)
+        if other:
+            yield Draft("attribute_match", {"product": title, "specs": other}, False)
         return
     name = rng.choice(sorted(specs))
     entity_type = next(t for t, n in TITLE_SPEC_NAMES.items() if n == name)
