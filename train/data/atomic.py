@@ -312,21 +312,26 @@ def specs_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]
 #: the AdvertiseGen key that names the garment (裙, 上衣, 裤): spec lists of another garment are the
 #: No answers of the copy/spec-list matching
 GARMENT_KEY = "类型"
+#: of the copy/spec-list matches asked on one piece of the copy, how often the piece is a clause
+P_MATCH_CLAUSE = 0.5
 
 
 def copy_specs_match(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """Do these specs describe the product of this ad copy? Yes with the copy's own spec list; No with
     the spec list of another garment (another ``GARMENT_KEY`` value). Half ask the whole copy, half one
-    sentence of it that names the garment, so that on both sides many listed values are not written in
-    the text (as a catalog's attribute block holds far more than its title says): how many values
-    occur in the text does not give the answer away, a listed value the text contradicts does."""
+    piece of it that names the garment: a sentence or (``P_MATCH_CLAUSE``) a clause, a title-like
+    phrase that states little more than the garment. So on both sides many listed values are not
+    written in the text (as a catalog's attribute block holds far more than its title says): how many
+    values occur in the text does not give the answer away, a listed value the text contradicts does."""
     copy, own = r.data["copy"], r.data["specs"]
     garment = set(r.data["values"].get(GARMENT_KEY, []))
     if len(own) < 2 or not garment:
         return
     text = copy
     if rng.random() < 0.5:
-        naming = [x.strip() for x in SENTENCE_END.split(copy) if any(g in x for g in garment) and x.strip()]
+        split = CLAUSE_MARK if rng.random() < P_MATCH_CLAUSE else SENTENCE_END
+        naming = [x.strip() for x in split.split(copy)
+                  if any(g in x for g in garment) and len(x.strip()) >= MIN_CLAUSE_CHARS]
         text = rng.choice(naming) if naming else copy
     if rng.random() < 0.5:
         yield Draft("attribute_match", {"product": text, "specs": own}, True)
