@@ -5,8 +5,9 @@ committed under ``runtime/adapters/``, which llama.cpp applies at load time.
 
 - ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
-  two task specialist adapters (``specialist_dirs``): title writing (``title_generation``) and, for
-  Chinese input only, attribute extraction (``attribute_extraction``).
+  three task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
+  attribute extraction for Chinese input only (``attribute_extraction``) and title-attribute
+  matching (``attribute_match``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -111,7 +112,8 @@ register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma
                             "English + Chinese e-commerce model",
                             specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
                                              ("attribute_extraction", ADAPTERS_DIR / "ecomlm-gemma3-270m-extract",
-                                              ("zh",)))))
+                                              ("zh",)),
+                                             ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"))))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))
