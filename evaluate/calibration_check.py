@@ -20,6 +20,7 @@ from ecomlm.runtime.errors import InvalidInputError
 
 from .split_reading import by_language, split_check_parser, split_records
 
+
 def instances(records: Iterable[dict], task: catalog.Task,
               lang: Optional[str] = None) -> Iterator[tuple[dict[str, Any], str, str]]:
     """(fields, gold answer, language) of ``task``'s instances in a corpus split."""

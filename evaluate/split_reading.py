@@ -57,8 +57,8 @@ def by_language(items: Iterable[tuple[Any, Any, str]]) -> list[tuple[str, list[t
 
 def split_check_parser(prog: str, description: str, task_help: str, limit: int) -> argparse.ArgumentParser:
     """The options the validation-split checks share (``calibration_check``, ``repeat_check``,
-    ``extraction_check``): --data, --task
-    (repeatable), --model, --lang, --limit, --threads, --no-specialists."""
+    ``extraction_check``): --data, --task (repeatable), --model, --lang, --limit, --threads,
+    --no-specialists."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
     p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
