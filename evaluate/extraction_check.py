@@ -7,8 +7,9 @@ The held-out EcomGPT tasks of ../shared are for measuring, not for choosing; thi
 validation split that ``ecomlm data build`` writes (never trained on), recovers each instance's
 fields from its user message as ``calibration_check`` does, parses its target through the
 catalog's own answer parser, and scores the model's greedy answer as ``ecomlm eval`` scores a
-span task (micro-F1 over (type, span) pairs; untyped tasks over spans), with the number of
-predicted and gold items, so that a candidate adapter can be chosen before any held-out run.
+span task (micro-F1 over (type, span) pairs; untyped tasks over spans; Rouge-L of the answer text,
+the one metric of extractive QA), with the number of predicted and gold items, so that a candidate
+adapter can be chosen before any held-out run.
 """
 from __future__ import annotations
 
@@ -19,19 +20,20 @@ from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
 from .split_reading import by_language, split_check_parser, split_records
-from .metrics import micro_f1
+from .metrics import mean_rouge_l, micro_f1
 
 #: the separator the scored text joins items with (not part of the score)
 _SEP = ", "
 
 
 def instances(records: Iterable[dict], task: catalog.Task,
-              lang: Optional[str]) -> Iterable[tuple[dict[str, Any], list, str]]:
-    """(normalized fields, gold items, language) of ``task``'s instances in a corpus split."""
+              lang: Optional[str]) -> Iterable[tuple[dict[str, Any], tuple[list, str], str]]:
+    """(normalized fields, gold (items, text) as ``kind.scored`` gives them, language) of
+    ``task``'s instances in a corpus split."""
     for fields, target, language in split_records(records, task, lang):
         try:
             fields = catalog.normalize_fields(task, fields)
-            gold, _ = task.kind.scored(catalog.parse_answer(task, target, fields), _SEP)
+            gold = task.kind.scored(catalog.parse_answer(task, target, fields), _SEP)
         except InvalidInputError:  # a field that does not read back from its prompt line
             continue
         yield fields, gold, language
@@ -53,16 +55,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              f"free text: repeat_check)")
     model = EcomModel.load(args.model, specialists=not args.no_specialists,
                            **({"n_threads": args.threads} if args.threads else {}))
-    print("| task | lang | n | micro-F1 | predicted items | gold items |\n|---|---|---:|---:|---:|---:|")
+    print("| task | lang | n | micro-F1 | Rouge-L | predicted items | gold items |\n"
+          "|---|---|---:|---:|---:|---:|---:|")
     for task in tasks:
         every = islice(instances(read_corpus(args.data), task, args.lang), args.limit)
         for lang, items in by_language(every):
             preds = []
             for fields, _ in tqdm(items, desc=f"{task.name} {lang}", unit="item"):
-                preds.append(task.kind.scored(model.run(task.name, **fields), _SEP)[0])
+                preds.append(task.kind.scored(model.run(task.name, **fields), _SEP))
             golds = [g for _, g in items]
-            print(f"| {task.name} | {lang} | {len(items)} | {micro_f1(preds, golds):.2f} | "
-                  f"{sum(len(set(x)) for x in preds)} | {sum(len(set(x)) for x in golds)} |", flush=True)
+            # extractive QA answers one span: Rouge-L only, as ``ecomlm eval`` scores it
+            f1 = f"{micro_f1([p[0] for p in preds], [g[0] for g in golds]):.2f}" \
+                if "micro_f1" in task.kind.metrics else "–"
+            rouge = mean_rouge_l([p[1] for p in preds], [g[1] for g in golds], lang)
+            print(f"| {task.name} | {lang} | {len(items)} | {f1} | {rouge:.2f} | "
+                  f"{sum(len(set(p[0])) for p in preds)} | {sum(len(set(g[0])) for g in golds)} |", flush=True)
     model.close()
     return 0
 

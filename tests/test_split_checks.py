@@ -26,11 +26,19 @@ def test_extraction_check_reads_back_the_gold_items_of_each_language():
     ]
     task = catalog.get_task("attribute_extraction")
     got = list(extraction_check.instances(records, task, None))
-    assert [(sorted(gold), lang) for _, gold, lang in got] == [
+    assert [(sorted(items), lang) for _, (items, _), lang in got] == [
         ([("材质", "雪纺"), ("颜色", "白色")], "zh"), ([("Brand", "Anker"), ("Color", "black")], "en")]
     fields, _, _ = got[0]
     assert fields["text"] == zh_text and fields["attributes"] == ["材质", "颜色", "领型"]
     assert [lang for _, _, lang in extraction_check.instances(records, task, "zh")] == ["zh"]
+
+
+def test_extraction_check_reads_back_an_extractive_answer_as_its_text():
+    context = "Battery lasts two days. The fan is loud under load."
+    records = [_record("qa", {"context": context, "question": "How is the fan?"}, "loud under load", "en")]
+    ((fields, (items, text), lang),) = extraction_check.instances(records, catalog.get_task("qa"), None)
+    # one span, scored by Rouge-L of its text (no items for micro-F1)
+    assert (items, text, lang) == ([], "loud under load", "en") and fields["context"] == context
 
 
 def test_calibration_check_reads_back_yes_no_answers_by_language():
