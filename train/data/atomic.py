@@ -263,15 +263,20 @@ CLAUSE_MARK = re.compile(r"[，。！？；、,!?;]")  # a clause is asked witho
 MIN_CLAUSE_CHARS = 4
 
 
+def _copy_pieces(copy: str, p_clause: float, rng: random.Random) -> list[str]:
+    """The copy cut into clauses (with probability ``p_clause``, one draw of ``rng``) or else
+    sentences, stripped, those shorter than ``MIN_CLAUSE_CHARS`` left out."""
+    split = CLAUSE_MARK if rng.random() < p_clause else SENTENCE_END
+    return [x.strip() for x in split.split(copy) if len(x.strip()) >= MIN_CLAUSE_CHARS]
+
+
 def _schema_piece(copy: str, found: dict[str, list[str]], specs: Iterable[str], pools: Pools,
                   rng: random.Random) -> tuple[str, list[str], list[tuple[str, str]]] | None:
     """One sentence, or one clause (``P_CLAUSE``), of the copy that holds a found value, asked with a
     category-wide schema: its attributes plus from 6 to all of the attribute names of the dataset
     that the record does not have (as a merchant asks a whole attribute schema of every sentence of a
     description, or of every title). (text, asked, gold) or None."""
-    split = CLAUSE_MARK if rng.random() < P_CLAUSE else SENTENCE_END
-    pieces = [x.strip() for x in split.split(copy) if len(x.strip()) >= MIN_CLAUSE_CHARS]
-    holding = [x for x in pieces if any(v in x for vs in found.values() for v in vs)]
+    holding = [x for x in _copy_pieces(copy, P_CLAUSE, rng) if any(v in x for vs in found.values() for v in vs)]
     if not holding:
         return None
     text = rng.choice(holding)
@@ -329,9 +334,7 @@ def copy_specs_match(r: Record, pools: Pools, rng: random.Random) -> Iterator[Dr
         return
     text = copy
     if rng.random() < 0.5:
-        split = CLAUSE_MARK if rng.random() < P_MATCH_CLAUSE else SENTENCE_END
-        naming = [x.strip() for x in split.split(copy)
-                  if any(g in x for g in garment) and len(x.strip()) >= MIN_CLAUSE_CHARS]
+        naming = [x for x in _copy_pieces(copy, P_MATCH_CLAUSE, rng) if any(g in x for g in garment)]
         text = rng.choice(naming) if naming else copy
     if rng.random() < 0.5:
         yield Draft("attribute_match", {"product": text, "specs": own}, True)
