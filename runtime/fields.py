@@ -26,9 +26,15 @@ from .errors import InvalidInputError
 REVIEW_SEPARATOR = "||"  # reviews hold commas: the CLI's --reviews and a CSV cell separate them with this
 
 
+#: what separates an attribute from its value in typed attributes: ASCII or full-width colon, or "="
+SPEC_SEPARATORS = (":", "\uff1a", "=")
+
+
 def parse_specs(text: str) -> dict[str, str]:
-    """Product attributes typed by a person: ``attribute: value`` lines, ``key=value;key=value``
-    pairs, or a JSON object (used by the CLI's --specs and the demo's attribute boxes)."""
+    """Product attributes typed by a person: ``attribute: value`` lines (a full-width ``：`` too),
+    ``key=value;key=value`` pairs, or a JSON object (used by the CLI's --specs and the demo's
+    attribute boxes). A line splits at its first separator, so a value may hold the others
+    (``屏幕比例=16:9``); an attribute given twice keeps both values, joined with ", "."""
     text = text.strip()
     if not text:
         return {}
@@ -44,11 +50,13 @@ def parse_specs(text: str) -> dict[str, str]:
     for part in text.replace(";", "\n").splitlines():
         if not part.strip():
             continue
-        sep = ":" if ":" in part else "=" if "=" in part else None
-        if sep is None:
-            raise InvalidInputError(f"attribute line {part.strip()!r} is not 'attribute: value'")
-        key, _, value = part.partition(sep)
-        out[key.strip()] = value.strip()
+        at = min((i for i in (part.find(sep) for sep in SPEC_SEPARATORS) if i >= 0), default=-1)
+        key, value = part[:at].strip(), part[at + 1:].strip()
+        if at < 0 or not key:
+            raise InvalidInputError(f"attribute line {part.strip()!r} is not 'attribute: value' (or "
+                                    f"'attribute=value'); separate attributes with ';' or new lines")
+        values = [v for v in out.get(key, "").split(", ") if v]
+        out[key] = ", ".join(values if value in values or not value else values + [value])
     return out
 
 
@@ -247,4 +255,4 @@ def render_lines(fields: Mapping[str, Any], names: tuple[str, ...]) -> list[str]
 
 
 __all__ = ["FIELDS", "FieldSpec", "ITEM_FIELDS", "LONG_FIELDS", "ListField", "MappingField", "OPTION_FIELDS",
-           "REVIEW_SEPARATOR", "TextField", "parse_specs", "render_lines"]
+           "REVIEW_SEPARATOR", "SPEC_SEPARATORS", "TextField", "parse_specs", "render_lines"]

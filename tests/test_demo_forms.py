@@ -55,6 +55,17 @@ def test_parse_specs_accepts_lines_pairs_and_json():
         forms.parse_specs("{broken")
 
 
+def test_parse_specs_splits_at_the_first_separator_and_keeps_every_value_of_a_repeated_attribute():
+    # a value may hold another separator; Chinese input often has the full-width colon
+    assert forms.parse_specs("屏幕比例=16:9; 品牌：华为; time: 10:30") == \
+        {"屏幕比例": "16:9", "品牌": "华为", "time": "10:30"}
+    # a catalog's attribute block repeats an attribute for each of its values
+    assert forms.parse_specs("适用场景: 家庭影音; 适用场景: 商务办公; 适用场景: 家庭影音") == \
+        {"适用场景": "家庭影音, 商务办公"}
+    with pytest.raises(InvalidInputError, match="not 'attribute: value'"):
+        forms.parse_specs(": no attribute")
+
+
 def test_results_render_as_people_read_them():
     text = "Anker power bank, 20000mAh, black"
     spans = SpansResult(task="attribute_extraction", raw="brand: Anker\ncolor: black",
