@@ -48,7 +48,7 @@ def run_model(model: Any, items: Sequence[Item], on_item: Optional[Callable[[], 
             error = str(e)
         dt = time.perf_counter() - t0
         pred, gold = comparable(result), gold_of(item)
-        out.append(Scored(item, pred, gold, item_score(task.metric, pred, gold),
+        out.append(Scored(item, pred, gold, item_score(task.metric, pred, gold, item.lang),
                           raw=getattr(result, "raw", None), error=error, seconds=dt))
         if on_item is not None:
             on_item()
@@ -62,7 +62,7 @@ def score_baseline(items: Sequence[Item]) -> dict[str, tuple[str, list[Scored]]]
         task_items = [i for i in items if i.task == name]
         what, answers = baseline_answers(name, task_items)
         metric = catalog.get_task(name).metric
-        out[name] = (what, [Scored(i, a, gold_of(i), item_score(metric, a, gold_of(i)))
+        out[name] = (what, [Scored(i, a, gold_of(i), item_score(metric, a, gold_of(i), i.lang))
                             for i, a in zip(task_items, answers)])
     return out
 

@@ -6,6 +6,7 @@ What an answer is, how it parses, reads back and is compared is its output kind'
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,9 @@ from ecomlm.runtime.jsonl import iter_jsonl
 from . import metrics
 
 REALISTIC_DIR = Path(__file__).resolve().parent / "realistic"
-LANG = "en"
+#: an item whose inputs hold a Chinese character is Chinese: Rouge-L then compares characters
+#: (``metrics.tokens``), not words
+CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 Items = frozenset  # of (class or None, value) pairs
 
@@ -32,6 +35,20 @@ class Item:
     task: str
     fields: dict[str, Any]
     answer: Any
+
+    @property
+    def lang(self) -> str:
+        """``zh`` if any input holds a Chinese character, else ``en``."""
+        def texts(value: Any) -> Iterable[str]:
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, dict):
+                for v in value.values():
+                    yield from texts(v)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    yield from texts(v)
+        return "zh" if any(CHINESE.search(t) for t in texts(self.fields)) else "en"
 
 
 @dataclass(frozen=True)
@@ -127,18 +144,20 @@ def gold_of(item: Item) -> Comparable:
     return comparable(catalog.gold_result(task, item.answer, item.fields))
 
 
-def item_score(metric: str, pred: Comparable, gold: Comparable) -> float:
-    """One item's own score (0-1): the F1 of its item sets (both empty: 1) or its Rouge-L."""
+def item_score(metric: str, pred: Comparable, gold: Comparable, lang: str = "en") -> float:
+    """One item's own score (0-1): the F1 of its item sets (both empty: 1) or its Rouge-L (over
+    characters for a Chinese item, ``lang="zh"``)."""
     if metric == "rouge_l":
-        return metrics.rouge_l(pred.text, gold.text, LANG)
+        return metrics.rouge_l(pred.text, gold.text, lang)
     tp, fp, fn = metrics.set_counts(pred.items, gold.items)
     return 1.0 if not (tp or fp or fn) else 2 * tp / (2 * tp + fp + fn)
 
 
 def task_score(metric: str, scored: Sequence[Scored]) -> float:
-    """The task's metric over its items (0-100), as ``ecomlm eval`` computes it."""
+    """The task's metric over its items (0-100), as ``ecomlm eval`` computes it (Rouge-L: the mean of
+    the items' own, each in its item's language)."""
     if metric == "rouge_l":
-        return metrics.mean_rouge_l([s.pred.text for s in scored], [s.gold.text for s in scored], LANG)
+        return 100 * sum(metrics.rouge_l(s.pred.text, s.gold.text, s.item.lang) for s in scored) / max(1, len(scored))
     return metrics.micro_f1([s.pred.items for s in scored], [s.gold.items for s in scored])
 
 

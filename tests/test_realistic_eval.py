@@ -41,6 +41,20 @@ def test_bundled_set_has_20_items_for_every_merchant_task_and_every_gold_reads_b
             assert len(gold.items) == 1, item.id
 
 
+def test_the_chinese_set_has_10_items_for_every_merchant_task_and_scores_titles_by_characters():
+    items = rv.load_items(rv.REALISTIC_DIR / "zh")  # raises if a gold answer does not read back
+    counts = Counter(i.task for i in items)
+    assert set(counts) == MERCHANT_TASKS - {"review_topic"}
+    assert min(counts.values()) >= 10, counts
+    assert {i.lang for i in items} == {"zh"} and {i.lang for i in rv.load_items()} == {"en"}
+    title = next(i for i in items if i.task == "title_generation")
+    gold = rv.gold_of(title)
+    # one wrong character of a Chinese title costs a character's share, not a whole word's
+    wrong = rv.Comparable(frozenset(), gold.text[:-1] + "X")
+    assert 0.9 < rv.item_score("rouge_l", wrong, gold, title.lang) < 1.0
+    assert rv.item_score("rouge_l", wrong, gold, "en") < 0.9
+
+
 def test_a_gold_span_missing_from_the_text_stops_loading(tmp_path):
     folder = _write(tmp_path / "set", [{"task": "ner", "fields": {"text": "Sony WH-1000XM5, black",
                                                                    "types": ["Brand", "Attribute"]},
@@ -126,17 +140,19 @@ def test_examples_are_never_both_best_and_worst():
 
 
 @pytest.mark.skipif(not (SHARED / "ecomgpt_heldout").is_dir(), reason="held-out sets not present")
-def test_no_item_shares_an_8_word_run_with_a_heldout_input():
-    from ecomlm.train.data.guard import heldout_inputs, word_runs
+def test_no_item_shares_an_8_word_or_8_character_run_with_a_heldout_input():
+    from ecomlm.train.data.guard import char_runs, heldout_inputs, word_runs
 
-    heldout = {r for text in heldout_inputs(sorted((SHARED / "ecomgpt_heldout").rglob("test.json")))
-               for r in word_runs(text, 8)}
-    assert heldout
-    for item in rv.load_items():
+    inputs = list(heldout_inputs(sorted((SHARED / "ecomgpt_heldout").rglob("test.json"))))
+    heldout = {r for text in inputs for r in word_runs(text, 8)}
+    heldout_chars = {r for text in inputs for r in char_runs(text, 8)}
+    assert heldout and heldout_chars
+    for item in rv.load_items() + rv.load_items(rv.REALISTIC_DIR / "zh"):
         texts = [v for v in item.fields.values() if isinstance(v, str)]
         texts += [v for v in item.fields.get("specs", {}).values()]
         for text in texts:
             assert not set(word_runs(text, 8)) & heldout, item.id
+            assert not set(char_runs(text, 8)) & heldout_chars, item.id
 
 
 def test_eval_realistic_command_runs_the_base_model(tmp_path, base_gguf):
