@@ -129,6 +129,46 @@ def test_attribute_generators():
         assert name in question and question.endswith("?")
 
 
+def _offer(title, brand, product, attrs):
+    return (title, [("Brand", brand), ("Product", product)], [("Brand", brand)] + attrs)
+
+
+def test_english_queries_match_their_offer_and_refuse_the_wrong_variant_or_product():
+    own = _offer("Diesel Men's Black High-Top Sneaker", "Diesel", "High-Top Sneaker",
+                 [("Gender", "Men's"), ("Color", "Black"), ("Retail UPC", "084417401001")])
+    pool = [own,
+            _offer("Nike Men's Black High-Top Sneaker", "Nike", "High-Top Sneaker", [("Color", "Black")]),
+            _offer("Diesel Women's Red High-Top Sneaker", "Diesel", "High-Top Sneaker",
+                   [("Gender", "Women's"), ("Color", "Red")]),
+            _offer("Lodge Cast Iron Skillet, 10 inch", "Lodge", "Skillet", [("Material", "Cast Iron")]),
+            _offer("Anker USB-C Charger, 65W", "Anker", "Charger", [("Power", "65W")]),
+            _offer("Sony WH-1000XM5 Headphones", "Sony", "Headphones", [("Color", "Black")])]
+    rec = Record("ave", "1", "en", "attributes", {
+        "text": own[0], "title": own[0], "category": "Shoes", "attrs": own[2], "absent": [], "missing": [],
+        "complete": True, "entities": own[1]})
+    drafts = [d for seed in range(200) for d in atomic.listing_query_tasks(rec, Pools(listings=pool),
+                                                                            random.Random(seed))]
+    for d in drafts:
+        _valid(d)
+        query = d.fields["query"]
+        assert query == query.lower() and query.endswith("high-top sneaker")  # the product type, typed
+        assert "084417401001" not in query  # numbers such as UPCs are not searched for
+        if d.gold:
+            assert d.fields["product"] == own[0]
+        elif "sneaker" in d.fields["product"].lower():  # the same product type: the query names what differs
+            assert any(w in query for w in ("diesel", "black", "men's")) and d.fields["product"] != own[0]
+            assert not all(w in d.fields["product"].lower() for w in query.split())
+    assert {d.gold for d in drafts} == {True, False}
+    products = {d.fields["product"] for d in drafts if not d.gold}
+    assert pool[1][0] in products or pool[2][0] in products  # a wrong variant of the same product type
+    assert products - {pool[1][0], pool[2][0]}  # and another product altogether
+    queries = {d.fields["query"] for d in drafts}
+    assert "high-top sneaker" in queries and any(q.startswith("diesel ") for q in queries)
+    # Chinese offers (their titles have their own query tasks) and offers without a title give none
+    assert not list(atomic.listing_query_tasks(Record("ave", "2", "zh", "attributes", {**rec.data}),
+                                               Pools(listings=pool), random.Random(0)))
+
+
 def test_offer_entities_also_come_from_one_description_sentence():
     title = "HP 500GB SATA Hard Drive"
     desc = ("Upgrade your server today. The HP hard drive spins at 7200 rpm for fast access. "

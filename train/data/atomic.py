@@ -174,6 +174,67 @@ def query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     yield Draft("select_product", {"query": query, "candidates": candidates}, r.data["text"])
 
 
+#: how often an English search query also names the brand, and (independently) one attribute value
+P_QUERY_BRAND = 0.5
+P_QUERY_VALUE = 0.5
+#: an attribute value a shopper would type: a few words, a letter, no long number (UPCs, part numbers)
+QUERY_VALUE = re.compile(r"^(?=.*[A-Za-z])(?!.*\d{5})[^\n]{1,24}$")
+#: offers drawn as candidates for a query's No answer
+QUERY_CANDIDATES = 40
+
+
+def _query_product(title: str, entities: Entities, category: str | None) -> str | None:
+    """What a shopper would search an offer by: a product entity without digits (a product type, not
+    a model number) that occurs in the title, the longest if several ("stamp dispenser" before
+    "dispenser"), or else the category if the title names it. None if neither."""
+    products = sorted({s for t, s in entities if t == "Product" and 3 <= len(s) <= 40 and
+                       not re.search(r"\d", s) and s.lower() in title.lower()}, key=lambda s: (-len(s), s))
+    if products:
+        return products[0]
+    if category and len(category) >= 3 and category.lower() in title.lower():
+        return category
+    return None
+
+
+def listing_query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
+    """English query/product matching from an offer with an attribute annotation: a search query made
+    of its product type, and half the time its brand and one short attribute value ("lee black stamp
+    dispenser"), lower-cased as people type them. Yes: the offer's own title. No: another offer, half
+    the time (where the pool has one) of the same product type with a different brand or value for
+    what the query names (the wrong variant, as a shop's search must refuse), else one of another
+    product type. Drawn after the record's other drafts, so those stay the same."""
+    d = r.data
+    title = d.get("title")
+    if r.lang != "en" or not title or not d.get("complete") or len(pools.listings) < 5:
+        return
+    product = _query_product(title, d.get("entities") or [], d.get("category"))
+    if product is None:
+        return
+    named: list[tuple[str, str]] = []   # (attribute or "Brand", value) the query names besides the product
+    brands = [s for t, s in d.get("entities") or [] if t == "Brand" and s.lower() in title.lower()]
+    if brands and rng.random() < P_QUERY_BRAND:
+        named.append(("Brand", rng.choice(brands)))
+    values = [(n, v) for n, v in d["attrs"] if QUERY_VALUE.match(v) and v.lower() in title.lower() and
+              v.lower() not in product.lower() and product.lower() not in v.lower() and
+              all(v != b for _, b in named)]
+    if values and rng.random() < P_QUERY_VALUE:
+        named.append(rng.choice(values))
+    query = " ".join([v for _, v in named] + [product]).lower()
+    if rng.random() < 0.5:
+        yield Draft("query_match", {"query": query, "product": title}, True)
+        return
+    others = [x for x in rng.sample(pools.listings, min(QUERY_CANDIDATES, len(pools.listings))) if x[0] != title]
+    same_type = [o for o, ents, attrs in others if product.lower() in o.lower() and named and
+                 any(v.lower() not in o.lower() and any(n2 == n and v2.lower() != v.lower()
+                                                        for n2, v2 in attrs + [("Brand", b) for t, b in ents
+                                                                               if t == "Brand"])
+                     for n, v in named)]
+    other_type = [o for o, _, _ in others if product.lower() not in o.lower()]
+    pick = same_type if same_type and rng.random() < 0.5 else other_type
+    if pick:
+        yield Draft("query_match", {"query": query, "product": pick[0]}, False)
+
+
 # --- attributes ---------------------------------------------------------------------------------------
 #: how often an offer with a description gives its entity tasks on one description sentence
 P_SENTENCE = 0.5
@@ -250,6 +311,7 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
         yield Draft("product_category", {"text": d.get("title") or text,
                                          "labels": label_set([d["category"]], pools.categories, rng, 3, 8)},
                     d["category"])
+    yield from listing_query_tasks(r, pools, rng)
 
 
 #: how often a specs record is asked as one piece of its copy under a whole attribute schema

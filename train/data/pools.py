@@ -28,6 +28,9 @@ class Pools:
     titles: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # NER text, entities
     reviews: list[str] = field(default_factory=list)            # ABSA review texts (QA context padding)
     specs: list[dict[str, str]] = field(default_factory=list)   # spec lists of ad-copy records (AdvertiseGen)
+    #: offers with a title and an attribute annotation: (title, entities, attributes); the products
+    #: that English search queries are matched against (``atomic.listing_query_tasks``)
+    listings: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = field(default_factory=list)
     #: short English texts with a complete entity annotation (joined into long entity inputs)
     annotated: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
@@ -47,6 +50,8 @@ class Pools:
                     and len(d["text"].split()) <= JOIN_PIECE_WORDS:
                 p.annotated.append((d["text"], d["entities"]))
             if r.kind == "attributes":
+                if d.get("title") and complete:
+                    p.listings.append((d["title"], list(d.get("entities") or []), list(d["attrs"])))
                 if d.get("category"):
                     cats.add(d["category"])
                 for n, v in d["attrs"]:
