@@ -6,7 +6,6 @@ What an answer is, how it parses, reads back and is compared is its output kind'
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,11 @@ from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import EcomError, InvalidInputError
 from ecomlm.runtime.fields import FIELDS, MappingField
 from ecomlm.runtime.jsonl import iter_jsonl
+from ecomlm.runtime.models import input_language
 
 from . import metrics
 
 REALISTIC_DIR = Path(__file__).resolve().parent / "realistic"
-#: an item whose inputs hold a Chinese character is Chinese: Rouge-L then compares characters
-#: (``metrics.tokens``), not words
-CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 Items = frozenset  # of (class or None, value) pairs
 
@@ -38,17 +35,8 @@ class Item:
 
     @property
     def lang(self) -> str:
-        """``zh`` if any input holds a Chinese character, else ``en``."""
-        def texts(value: Any) -> Iterable[str]:
-            if isinstance(value, str):
-                yield value
-            elif isinstance(value, dict):
-                for v in value.values():
-                    yield from texts(v)
-            elif isinstance(value, (list, tuple)):
-                for v in value:
-                    yield from texts(v)
-        return "zh" if any(CHINESE.search(t) for t in texts(self.fields)) else "en"
+        """``zh`` or ``en``, as the runtime tells an input's language (``models.input_language``)."""
+        return input_language(self.fields)
 
 
 @dataclass(frozen=True)
@@ -146,7 +134,7 @@ def gold_of(item: Item) -> Comparable:
 
 def item_score(metric: str, pred: Comparable, gold: Comparable, lang: str = "en") -> float:
     """One item's own score (0-1): the F1 of its item sets (both empty: 1) or its Rouge-L (over
-    characters for a Chinese item, ``lang="zh"``)."""
+    characters for a Chinese item, ``lang="zh"``: ``Item.lang``)."""
     if metric == "rouge_l":
         return metrics.rouge_l(pred.text, gold.text, lang)
     tp, fp, fn = metrics.set_counts(pred.items, gold.items)

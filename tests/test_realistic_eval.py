@@ -46,7 +46,9 @@ def test_the_chinese_set_has_10_items_for_every_merchant_task_and_scores_titles_
     counts = Counter(i.task for i in items)
     assert set(counts) == MERCHANT_TASKS - {"review_topic"}
     assert min(counts.values()) >= 10, counts
-    assert {i.lang for i in items} == {"zh"} and {i.lang for i in rv.load_items()} == {"en"}
+    # the Rouge-L tasks' items read as Chinese (as the runtime tells an input's language)
+    assert {i.lang for i in items if i.task in ("qa", "title_generation")} == {"zh"}
+    assert {i.lang for i in rv.load_items()} == {"en"}
     title = next(i for i in items if i.task == "title_generation")
     gold = rv.gold_of(title)
     # one wrong character of a Chinese title costs a character's share, not a whole word's
