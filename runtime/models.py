@@ -3,8 +3,9 @@
 Each entry is a base GGUF (from a PyPI package) and, for the fine-tuned ones, the GGUF LoRA adapter
 committed under ``runtime/adapters/``, which llama.cpp applies at load time.
 
-- ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0), and one task
-  specialist adapter: extractive question answering (``qa``).
+- ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0), and two task
+  specialist adapters: extractive question answering (``qa``) and query-product matching for English
+  input only (``query_match``).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
   three task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
   attribute extraction for Chinese input only (``attribute_extraction``) and title-attribute
@@ -109,7 +110,8 @@ def register_model(model: ShippedModel) -> ShippedModel:
 
 register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-135m", ("en",),
                             "English e-commerce model", fallback_to_base=True,
-                            specialist_dirs=(("qa", ADAPTERS_DIR / "ecomlm-smollm2-135m-qa"),)))
+                            specialist_dirs=(("qa", ADAPTERS_DIR / "ecomlm-smollm2-135m-qa"),
+                                             ("query_match", ADAPTERS_DIR / "ecomlm-smollm2-135m-query", ("en",)))))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
                             "English + Chinese e-commerce model",
                             specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
