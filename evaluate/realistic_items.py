@@ -143,9 +143,9 @@ def item_score(metric: str, pred: Comparable, gold: Comparable, lang: str = "en"
 
 def task_score(metric: str, scored: Sequence[Scored]) -> float:
     """The task's metric over its items (0-100), as ``ecomlm eval`` computes it (Rouge-L: the mean of
-    the items' own, each in its item's language)."""
+    the items' own scores, ``item_score`` in each item's language)."""
     if metric == "rouge_l":
-        return 100 * sum(metrics.rouge_l(s.pred.text, s.gold.text, s.item.lang) for s in scored) / max(1, len(scored))
+        return 100 * sum(s.score for s in scored) / len(scored) if scored else 0.0
     return metrics.micro_f1([s.pred.items for s in scored], [s.gold.items for s in scored])
 
 

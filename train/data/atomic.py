@@ -196,6 +196,15 @@ def _query_product(title: str, entities: Entities, category: str | None) -> str 
     return None
 
 
+def _other_variant(title: str, entities: Entities, attrs: Sequence[tuple[str, str]],
+                   named: Sequence[tuple[str, str]]) -> bool:
+    """Whether an offer is another variant than the query names: for one (attribute or "Brand", value)
+    of ``named``, its title does not state the value and it has another value of that attribute."""
+    own = list(attrs) + [("Brand", b) for t, b in entities if t == "Brand"]
+    return any(v.lower() not in title.lower() and any(n2 == n and v2.lower() != v.lower() for n2, v2 in own)
+               for n, v in named)
+
+
 def listing_query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """English query/product matching from an offer with an attribute annotation: a search query made
     of its product type, and half the time its brand and one short attribute value ("lee black stamp
@@ -224,11 +233,8 @@ def listing_query_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator
         yield Draft("query_match", {"query": query, "product": title}, True)
         return
     others = [x for x in rng.sample(pools.listings, min(QUERY_CANDIDATES, len(pools.listings))) if x[0] != title]
-    same_type = [o for o, ents, attrs in others if product.lower() in o.lower() and named and
-                 any(v.lower() not in o.lower() and any(n2 == n and v2.lower() != v.lower()
-                                                        for n2, v2 in attrs + [("Brand", b) for t, b in ents
-                                                                               if t == "Brand"])
-                     for n, v in named)]
+    same_type = [o for o, ents, attrs in others
+                 if product.lower() in o.lower() and _other_variant(o, ents, attrs, named)]
     other_type = [o for o, _, _ in others if product.lower() not in o.lower()]
     pick = same_type if same_type and rng.random() < 0.5 else other_type
     if pick:
