@@ -329,6 +329,38 @@ def test_pair_generators():
         _valid(d)
 
 
+def test_a_variant_offer_changes_one_spec_both_offers_state_and_nothing_else():
+    a = "Samsung 990 PRO SSD 2TB PCIe 4.0 NVMe"
+    b = "SAMSUNG 990 PRO 2TB internal solid state drive, 990 series; price: 199.99"
+    seen = set()
+    for seed in range(20):
+        v = atomic.variant_offer(a, b, random.Random(seed))
+        assert v is not None and v != b and v.endswith("; price: 199.99")
+        changed = [(x, y) for x, y in zip(b.split(), v.split()) if x != y]
+        assert changed and all(x.strip(",;").lower() in ("990", "2tb") for x, _ in changed), v
+        assert len({x for x, _ in changed}) == 1          # one token, everywhere it occurs in b
+        seen.update(y for _, y in changed)
+    assert {"4TB", "1TB"} & seen                               # a size is doubled or halved
+    assert atomic.variant_offer("sony w120", "canon a590", random.Random(0)) is None
+    assert atomic.variant_offer("math advantage; price: 33.89", "math advantage; price: 33.89", random.Random(0)) is None
+
+
+def test_matching_pairs_give_minimal_pairs_in_their_own_balance_bucket(monkeypatch):
+    monkeypatch.setattr(atomic, "P_VARIANT", 1.0)
+    a, b = "Sony WH-1000XM5 headphones black", "sony wh-1000xm5 wireless noise cancelling, black"
+    rec = Record("m", "1", "en", "pair", {"a": a, "b": b, "match": True, "domain": "",
+                                          "a_fields": {"title": a}, "b_fields": {}})
+    drafts = [d for d in atomic.generate(rec, Pools(), random.Random(0)) if d.task == "same_product"]
+    plain, *pair = drafts
+    assert plain.bucket == "" and plain.gold is True
+    assert [d.bucket for d in pair] == ["variant", "variant"] and [d.gold for d in pair] == [True, False]
+    assert set(pair[0].fields.values()) == {a, b}
+    (variant,) = set(pair[1].fields.values()) - {a}
+    assert [x for x, y in zip(b.split(), variant.split()) if x != y] == ["wh-1000xm5"]   # the shared model
+    for d in drafts:
+        _valid(d)
+
+
 def test_answerability_from_qa():
     rec = Record("q", "1", "en", "qa", {"question": "How is it?", "context": "It is fine.", "answer": None,
                                         "subjective": False, "pool": []})

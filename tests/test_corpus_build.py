@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from collections import Counter
 
 import pytest
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.train.data.build import BuildConfig, build_corpus
+from ecomlm.train.data.build import BuildConfig, Candidate, build_corpus, ordered
 from ecomlm.train.data.guard import Guard
+from ecomlm.train.data.records import Draft, Record
 from test_corpus_fixtures import LEAK_EN, LEAK_ZH, SHARED_SENTENCE, write_heldout, write_sources
 
 HELDOUT = [f"Customers say: {LEAK_EN} a lot", f"用户评价：{LEAK_ZH}！"]
@@ -100,6 +102,18 @@ def test_cap_and_ablation(tmp_path):
     assert ab["per_atomic"]["atomic"] == 0 and ab["n_instances"] < stats["n_instances"]
     rows_b = [json.loads(l) for l in (tmp_path / "b" / "train.jsonl").read_text().splitlines()]
     assert "span_detection" not in {r["task"] for r in rows_b}
+
+
+def test_a_draft_bucket_gets_an_equal_share_of_the_round_robin():
+    rec = Record("m", "1", "en", "pair", {})
+    task = catalog.get_task("same_product")
+    cands = [Candidate(Draft("same_product", {"product_a": f"a{i}", "product_b": "b"}, i % 2 == 0), rec, False)
+             for i in range(60)]
+    cands += [Candidate(Draft("same_product", {"product_a": f"v{i}", "product_b": "b"}, False, bucket="variant"),
+                        rec, False) for i in range(6)]
+    first = ordered(cands, task, 9, random.Random(0))[:9]
+    assert Counter(c.draft.bucket for c in first) == {"": 6, "variant": 3}   # 3 buckets: Yes, No, variant
+    assert Counter(c.draft.gold for c in first if not c.draft.bucket) == {True: 3, False: 3}
 
 
 def test_deterministic(tmp_path, built):

@@ -10,7 +10,8 @@ EcomGPT's ablation shows these lift zero-shot results on unseen datasets most of
   topic (single and multi-label), sentence sentiment, aspect/opinion extraction;
 - ad copy written from a spec list: attribute extraction/value/name, and whether a spec list (its own,
   or another product's) describes the copy's product;
-- matching pairs: same product, which of two, select the matching product;
+- matching pairs: same product, which of two, select the matching product; and, from a matching pair,
+  the same product against another variant (one shared model number or size changed: ``variant_offer``);
 - product titles with entities: query/title matching, product selection; for Chinese titles also
   brand + product -> title and title/attribute consistency;
 - attribute annotations and opinion triples: short-answer extractive QA (the value of an attribute, the
@@ -524,8 +525,59 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
 
 
 # --- matching ------------------------------------------------------------------------------------------
+#: how often a matching pair (two offers of one product) also gives a minimal pair: the two offers
+#: (Yes) and the first with the second made another variant (``variant_offer``; No)
+P_VARIANT = 0.5
+#: a spec token: letters, digits and joiners with at least one digit, at most 12 characters (no UPCs)
+SPEC_TOKEN = re.compile(r"(?<![\w.\-/])(?=[\w.\-/]*\d)[A-Za-z0-9][\w.\-/]{0,11}(?![\w\-/])")
+#: where an offer's price starts (Magellan's "...; price: 33.89"): no spec token is read from there on
+PRICE = re.compile(r"[;,]?\s*price\s*:", re.I)
+#: a storage or memory size ("256GB", "2TB", "512 MB" is two tokens and not one): a variant doubles or
+#: halves it where it is a power of two
+SIZE = re.compile(r"(\d+)([KMGT]B?)", re.I)
+DOUBLINGS = {2 ** k for k in range(1, 12)}
+
+
 def _short(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[:n].rsplit(" ", 1)[0]
+
+
+def _spec_tokens(text: str) -> dict[str, str]:
+    """An offer's spec tokens before its price, by lower-cased form (the first spelling kept)."""
+    head = PRICE.split(text, maxsplit=1)[0]
+    found: dict[str, str] = {}
+    for m in SPEC_TOKEN.finditer(head):
+        tok = m.group(0).rstrip(".-/")
+        if re.search(r"\d", tok) and not re.fullmatch(r"\d{1,3}([.,]\d+)?", tok) or re.fullmatch(r"\d{2,4}", tok):
+            found.setdefault(tok.lower(), tok)
+    return found
+
+
+def _other_number(digits: str, size: bool, rng: random.Random) -> str:
+    """Another value of one number in a spec: a size that is a power of two doubled or halved ("2TB" ->
+    "4TB"), else its last digit changed ("XM5" -> "XM4", "990" -> "993")."""
+    n = int(digits)
+    if size and n in DOUBLINGS:
+        return str(n * 2 if n == 2 or rng.random() < 0.5 else n // 2)
+    last = rng.choice([d for d in "0123456789" if d != digits[-1]])
+    return digits[:-1] + last
+
+
+def variant_offer(a: str, b: str, rng: random.Random) -> str | None:
+    """Offer ``b`` made into another variant of the product ``a`` names: one spec token both offers
+    state (a model number, a capacity: "990", "2TB", "XM5") gets another number in ``b``, everywhere
+    it occurs there. None if they share no such token."""
+    shared = sorted(set(_spec_tokens(a)) & set(_spec_tokens(b)))
+    if not shared:
+        return None
+    token = _spec_tokens(b)[rng.choice(shared)]
+    runs = list(re.finditer(r"\d+", token))
+    run = rng.choice(runs)
+    size = SIZE.fullmatch(token) is not None
+    changed = token[:run.start()] + _other_number(run.group(0), size, rng) + token[run.end():]
+    head_end = len(PRICE.split(b, maxsplit=1)[0])
+    pattern = re.compile(r"(?<![\w.\-/])" + re.escape(token) + r"(?![\w\-/])", re.I)
+    return pattern.sub(changed, b[:head_end]) + b[head_end:]
 
 
 def pair_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
@@ -559,6 +611,13 @@ def pair_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     if fields.get("category") and len(pools.offer_categories) > 2 and title:
         yield Draft("product_category", {"text": title, "labels": label_set(
             [fields["category"]], pools.offer_categories, rng, 3, 8)}, fields["category"])
+    if d["match"] and rng.random() < P_VARIANT:
+        variant = variant_offer(a, b, rng)
+        if variant is not None and variant != b:
+            # a minimal pair in a bucket of its own: the match and the variant, one Yes and one No
+            for other, gold in ((b, True), (variant, False)):
+                yield Draft("same_product", {"product_a": a, "product_b": other} if rng.random() < 0.5
+                            else {"product_a": other, "product_b": a}, gold, bucket="variant")
 
 
 # --- question answering -------------------------------------------------------------------------------

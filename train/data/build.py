@@ -109,11 +109,12 @@ def candidates(records: list[Record], config: BuildConfig) -> Iterator[Candidate
 
 
 def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Random) -> list[Candidate]:
-    """Shuffled, then interleaved round-robin over balance keys; "None" answers limited."""
+    """Shuffled, then interleaved round-robin over balance keys (a draft's own ``bucket`` where it
+    names one); "None" answers limited."""
     rng.shuffle(cands)
     buckets: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
-        buckets[task.kind.balance_key(task, c.draft.gold)].append(c)
+        buckets[c.draft.bucket or task.kind.balance_key(task, c.draft.gold)].append(c)
     if "none" in buckets:
         buckets["none"] = buckets["none"][: max(1, int(NONE_SHARE * cap))]
         if "some" in buckets:   # keep "None" answers spread thinly through the list

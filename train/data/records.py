@@ -91,8 +91,10 @@ def contains(text: str, span: str) -> bool:
 @dataclass
 class Draft:
     """A task instance before rendering: catalog task name, input fields, gold answer (in the form
-    ``catalog.format_answer`` takes)."""
+    ``catalog.format_answer`` takes), and optionally a balance bucket of its own for the builder's
+    round-robin (``build.ordered``), so that a rare kind of instance gets its share of the cap."""
 
     task: str
     fields: dict[str, Any]
     gold: Any
+    bucket: str = ""
