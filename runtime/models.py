@@ -3,13 +3,13 @@
 Each entry is a base GGUF (from a PyPI package) and, for the fine-tuned ones, the GGUF LoRA adapter
 committed under ``runtime/adapters/``, which llama.cpp applies at load time.
 
-- ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0), and two task
-  specialist adapters: extractive question answering (``qa``) and query-product matching for English
-  input only (``query_match``).
+- ``default``: SmolLM2-135M-Instruct + the English e-commerce adapter (Apache-2.0), and three task
+  specialist adapters: extractive question answering (``qa``), and for English input only
+  query-product matching (``query_match``) and product matching (``same_product``).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
-  three task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
-  attribute extraction for Chinese input only (``attribute_extraction``) and title-attribute
-  matching (``attribute_match``).
+  four task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
+  attribute extraction for Chinese input only (``attribute_extraction``), title-attribute
+  matching (``attribute_match``) and product matching for English input only (``same_product``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -111,13 +111,17 @@ def register_model(model: ShippedModel) -> ShippedModel:
 register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-135m", ("en",),
                             "English e-commerce model", fallback_to_base=True,
                             specialist_dirs=(("qa", ADAPTERS_DIR / "ecomlm-smollm2-135m-qa"),
-                                             ("query_match", ADAPTERS_DIR / "ecomlm-smollm2-135m-query", ("en",)))))
+                                             ("query_match", ADAPTERS_DIR / "ecomlm-smollm2-135m-query", ("en",)),
+                                             ("same_product", ADAPTERS_DIR / "ecomlm-smollm2-135m-same-product",
+                                              ("en",)))))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
                             "English + Chinese e-commerce model",
                             specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
                                              ("attribute_extraction", ADAPTERS_DIR / "ecomlm-gemma3-270m-extract",
                                               ("zh",)),
-                                             ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"))))
+                                             ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"),
+                                             ("same_product", ADAPTERS_DIR / "ecomlm-gemma3-270m-same-product",
+                                              ("en",)))))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))

@@ -342,6 +342,9 @@ def test_a_variant_offer_changes_one_spec_both_offers_state_and_nothing_else():
         seen.update(y for _, y in changed)
     assert {"4TB", "1TB"} & seen                               # a size is doubled or halved
     assert atomic.variant_offer("sony w120", "canon a590", random.Random(0)) is None
+    # a long dotted token is read up to a dot; a piece without a digit is no spec token
+    offer = "Acme abcdefghij.klmnop1 laptop"
+    assert atomic.variant_offer(offer, offer, random.Random(0)) is None
     assert atomic.variant_offer("math advantage; price: 33.89", "math advantage; price: 33.89", random.Random(0)) is None
 
 

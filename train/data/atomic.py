@@ -530,6 +530,8 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
 P_VARIANT = 0.5
 #: a spec token: letters, digits and joiners with at least one digit, at most 12 characters (no UPCs)
 SPEC_TOKEN = re.compile(r"(?<![\w.\-/])(?=[\w.\-/]*\d)[A-Za-z0-9][\w.\-/]{0,11}(?![\w\-/])")
+#: a number too plain to name a variant: one digit, or a short decimal ("4.0" of "PCIe 4.0")
+PLAIN_NUMBER = re.compile(r"\d([.,]\d+)?|\d{1,3}[.,]\d+")
 #: where an offer's price starts (Magellan's "...; price: 33.89"): no spec token is read from there on
 PRICE = re.compile(r"[;,]?\s*price\s*:", re.I)
 #: a storage or memory size ("256GB", "2TB", "512 MB" is two tokens and not one): a variant doubles or
@@ -548,7 +550,7 @@ def _spec_tokens(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for m in SPEC_TOKEN.finditer(head):
         tok = m.group(0).rstrip(".-/")
-        if re.search(r"\d", tok) and not re.fullmatch(r"\d{1,3}([.,]\d+)?", tok) or re.fullmatch(r"\d{2,4}", tok):
+        if re.search(r"\d", tok) and not PLAIN_NUMBER.fullmatch(tok):
             found.setdefault(tok.lower(), tok)
     return found
 
