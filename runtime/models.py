@@ -7,9 +7,10 @@ committed under ``runtime/adapters/``, which llama.cpp applies at load time.
   specialist adapters: extractive question answering (``qa``), and for English input only
   query-product matching (``query_match``) and product matching (``same_product``).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
-  four task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
+  five task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
   attribute extraction for Chinese input only (``attribute_extraction``), title-attribute
-  matching (``attribute_match``) and product matching for English input only (``same_product``).
+  matching (``attribute_match``), and for English input only product matching (``same_product``)
+  and query-product matching (``query_match``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -121,7 +122,8 @@ register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma
                                               ("zh",)),
                                              ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"),
                                              ("same_product", ADAPTERS_DIR / "ecomlm-gemma3-270m-same-product",
-                                              ("en",)))))
+                                              ("en",)),
+                                             ("query_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-query", ("en",)))))
 register_model(ShippedModel("base", SMOLLM2, None, ("en",), "base model, not fine-tuned"))
 register_model(ShippedModel("gemma3-270m", GEMMA3, None, ("en", "zh"),
                             "pretrained base, not fine-tuned (no chat behaviour)"))
