@@ -569,10 +569,11 @@ def variant_offer(a: str, b: str, rng: random.Random) -> str | None:
     """Offer ``b`` made into another variant of the product ``a`` names: one spec token both offers
     state (a model number, a capacity: "990", "2TB", "XM5") gets another number in ``b``, everywhere
     it occurs there. None if they share no such token."""
-    shared = sorted(set(_spec_tokens(a)) & set(_spec_tokens(b)))
+    tokens_b = _spec_tokens(b)
+    shared = sorted(set(_spec_tokens(a)) & set(tokens_b))
     if not shared:
         return None
-    token = _spec_tokens(b)[rng.choice(shared)]
+    token = tokens_b[rng.choice(shared)]
     runs = list(re.finditer(r"\d+", token))
     run = rng.choice(runs)
     size = SIZE.fullmatch(token) is not None

@@ -160,6 +160,17 @@ def _write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def dataset_records(config: BuildConfig, name: str, log: ReadLog) -> list[Record]:
+    """One dataset's records as the build reads them: all of them, or a seeded sample of
+    ``cap * RECORDS_PER_CAP`` (in record order) for a larger dataset."""
+    records = list(read_all(config.source, log, only=[name]))
+    limit = config.cap * RECORDS_PER_CAP
+    if len(records) > limit:
+        records = _rng(config.seed, "records", name).sample(records, limit)
+        records.sort(key=lambda r: r.rid)
+    return records
+
+
 def build_corpus(config: BuildConfig) -> dict[str, Any]:
     """Build ``train.jsonl``, ``val.jsonl``, ``stats.json`` and ``stats.md`` under ``config.out``;
     return the stats."""
@@ -182,14 +193,10 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
     dataset_lang = {}
     known = [d.folder for d in DATASETS if config.datasets is None or d.folder in config.datasets]
     for name in _progress(known, len(known), "read+generate", config.progress):
-        records = list(read_all(config.source, log, only=[name]))
+        records = dataset_records(config, name, log)
         if not records:
             continue
         dataset_lang[name] = records[0].lang
-        limit = config.cap * RECORDS_PER_CAP
-        if len(records) > limit:
-            records = _rng(config.seed, "records", name).sample(records, limit)
-            records.sort(key=lambda r: r.rid)
         for c in candidates(records, config):
             by_pair[(c.draft.task, name)].append(c)
 

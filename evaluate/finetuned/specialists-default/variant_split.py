@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from ecomlm.train.data import atomic, build
-from ecomlm.train.data.readers import read_all
 
 MATCHING = ("product_matching_wdc_en", "product_matching_magellan_en")
 
@@ -32,12 +31,7 @@ def variant_offers(source: Path) -> set[str]:
     try:
         config = build.BuildConfig(source=source, out=Path("unused"))
         for name in MATCHING:
-            records = list(read_all(source, build.ReadLog(), only=[name]))
-            limit = config.cap * build.RECORDS_PER_CAP
-            if len(records) > limit:
-                records = build._rng(config.seed, "records", name).sample(records, limit)
-                records.sort(key=lambda r: r.rid)
-            for _ in build.candidates(records, config):
+            for _ in build.candidates(build.dataset_records(config, name, build.ReadLog()), config):
                 pass
     finally:
         atomic.variant_offer = original
