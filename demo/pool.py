@@ -25,7 +25,7 @@ from ecomlm.runtime import EcomModel
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ecomlm.runtime import deadline
 from ecomlm.runtime.errors import EcomError, InvalidInputError
-from ecomlm.runtime.model_ref import resolve, specialist_label
+from ecomlm.runtime.model_ref import resolve
 from ecomlm.runtime.results import Result
 from ecomlm.runtime.task_defaults import with_defaults
 
@@ -105,11 +105,11 @@ class ModelPool:
         first = self._models[0]
         resolved = first.resolved or resolve(ref)
         files = path_size(resolved.path) + sum(path_size(p) for p in (
-            [resolved.adapter] if resolved.adapter else []) + [a for _, a in resolved.specialists])
+            [resolved.adapter] if resolved.adapter else []) + [s.adapter for s in resolved.specialists])
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None,
-                              specialists=tuple(specialist_label(task, resolved.languages_of(task)) for task, _ in resolved.specialists))
+                              specialists=tuple(s.label for s in resolved.specialists))
         self.n_threads = threads
         self.costs = CostModel()
 

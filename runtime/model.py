@@ -114,13 +114,13 @@ class EcomModel:
         name = task if isinstance(task, str) else task.name
         specialist = None
         if self.resolved and self._specialist_loader and self.resolved.specialists:
-            scoped = fields and self.resolved.languages_of(name) is not None  # read the input only then
+            scoped = fields and self.resolved.is_scoped(name)  # read the input only then
             specialist = self.resolved.specialist_for(name, input_language(fields) if scoped else None)
         if specialist is None:
             return self.backend
-        if name not in self._specialists:
-            self._specialists[name] = self._specialist_loader(specialist)  # type: ignore[misc]
-        return self._specialists[name]
+        if specialist.ref not in self._specialists:
+            self._specialists[specialist.ref] = self._specialist_loader(specialist)  # type: ignore[misc]
+        return self._specialists[specialist.ref]
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
@@ -190,7 +190,7 @@ class EcomModel:
         score = lambda p: backend.option_logprobs(p, options)  # noqa: E731
         content = task.content_fields
         shared = tuple((k, str(v)) for k, v in fields.items() if k not in content)
-        route = "" if backend is self.backend else "[specialist]"  # a language-scoped one has its own prior
+        route = next((f"[{ref}]" for ref, b in self._specialists.items() if b is backend), "")  # own prior
         prior = self._calibrator.prior(
             f"{task.name}{route}{shared}", options, score,
             lambda text: self.prompt_for(task, content_free_fields(fields, content, text)))

