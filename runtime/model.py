@@ -190,7 +190,8 @@ class EcomModel:
         score = lambda p: backend.option_logprobs(p, options)  # noqa: E731
         content = task.content_fields
         shared = tuple((k, str(v)) for k, v in fields.items() if k not in content)
-        route = next((f"[{ref}]" for ref, b in self._specialists.items() if b is backend), "")  # own prior
+        # a specialist has a prior of its own, under its ref (a task may have one per input language)
+        route = next((f"[{ref}]" for ref, loaded in self._specialists.items() if loaded is backend), "")
         prior = self._calibrator.prior(
             f"{task.name}{route}{shared}", options, score,
             lambda text: self.prompt_for(task, content_free_fields(fields, content, text)))

@@ -5,7 +5,6 @@ import argparse
 import json
 
 
-
 def _size(model) -> str:
     from .gemma_base import installed as gemma_installed
 

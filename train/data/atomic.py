@@ -128,9 +128,10 @@ def _other_product_specs(title: str, pools: Pools, rng: random.Random) -> dict[s
 
 def title_tasks(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
     """From a Chinese product title with brand and product entities: write the title from them
-    (attributes -> title), and decide whether the title and its attributes match (No: another
-    product's whole block, or the title's own with one value swapped for another title's). Drawn
-    after the record's other drafts, so those stay the same."""
+    (attributes -> title; half the titles from a store panel around them: ``title_panel``), and
+    decide whether the title and its attributes match (No: another product's whole block, or the
+    title's own with one value swapped for another title's). Drawn after the record's other
+    drafts, so those stay the same."""
     if r.lang != "zh" or len(r.data["text"]) < MIN_TITLE_CHARS:
         return
     title = r.data["text"]
