@@ -53,6 +53,15 @@ BOILERPLATE: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
 )
 
 
+#: salt of the draw that decides whether a title gets a panel, apart from the panel's own draws
+CHOICE_SALT = 0x5EED
+
+
+def _title_rng(title: str, salt: int = 0) -> random.Random:
+    """A generator seeded by the title alone (and ``salt``), so a title draws alike in every build."""
+    return random.Random(zlib.crc32(title.encode("utf-8")) ^ salt)
+
+
 def _item_number(rng: random.Random) -> str:
     """A store's item number: two or three capital letters and three to five digits."""
     letters = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(2, 3)))
@@ -72,7 +81,7 @@ def descriptive_values(title: str) -> Dict[str, str]:
 
 def panel(title: str, specs: Dict[str, str]) -> Dict[str, str]:
     """The store panel of ``title``, whose brand/product block is ``specs`` (see the module text)."""
-    rng = random.Random(zlib.crc32(title.encode("utf-8")))
+    rng = _title_rng(title)
     fields: List[Tuple[str, str]] = [(rng.choice(PRODUCT_NAMES) if name == "产品" else name, value)
                                      for name, value in specs.items()]
     fields += descriptive_values(title).items()
@@ -88,4 +97,4 @@ def panel(title: str, specs: Dict[str, str]) -> Dict[str, str]:
 
 def wants_panel(title: str) -> bool:
     """Whether this title's writing instance gets a panel (``P_PANEL`` of them, fixed per title)."""
-    return random.Random(zlib.crc32(title.encode("utf-8")) ^ 0x5EED).random() < P_PANEL
+    return _title_rng(title, CHOICE_SALT).random() < P_PANEL
