@@ -25,16 +25,19 @@ class TooSlowError(EcomError):
     """The request would take longer than the server's time limit (refused before any work)."""
 
 
-def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool) -> tuple[int, int]:
-    """(prompt tokens, answer budget in tokens) of one call of ``model`` (an ``EcomModel``)."""
+def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool,
+                consensus_of: Optional[int] = None) -> tuple[int, int]:
+    """(prompt tokens, answer budget in tokens) of one call of ``model`` (an ``EcomModel``); a
+    free-text call that keeps the consensus of ``n`` answers writes ``n`` of them."""
     t = catalog.get_task(task)
     norm = catalog.normalize_fields(t, fields)
     max_tokens = model._max_tokens(t, norm)
+    n_answers = model._consensus_of(t, consensus_of)
     backend = model.backend_for(t, norm)
     n_prompt = backend.count_tokens(model.prompt_for(t, norm))
     if truncate:
         n_prompt = min(n_prompt, max(0, backend.n_ctx - max_tokens))
-    return n_prompt, max_tokens
+    return n_prompt, max_tokens * n_answers
 
 
 class CostModel:

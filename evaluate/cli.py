@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N",
                    help="free-text answers (titles, ad copy) never repeat a token n-gram of N tokens; "
                         "0 turns the rule off (default: the output kind's, 3)")
+    p.add_argument("--consensus-of", type=int, default=None, metavar="N",
+                   help="free-text answers: the consensus one of the greedy answer and N-1 sampled ones "
+                        "(default: each task's setting; 1: greedy only; runtime/consensus.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(to measure what a specialist buys)")
@@ -77,7 +80,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         calibrate=SWITCHES[args.calibrate],
                         retype=SWITCHES[args.retype],
                         chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                        specialists=not getattr(args, "no_specialists", False),
+                        consensus_of=args.consensus_of, specialists=not getattr(args, "no_specialists", False),
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)

@@ -18,6 +18,8 @@ import re
 from collections import defaultdict
 from typing import Hashable, Iterable, Optional, Sequence
 
+from ecomlm.runtime.consensus import lcs_length  # the one LCS, shared with consensus decoding
+
 Item = Hashable
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -68,19 +70,6 @@ def tokens(text: str, lang: str) -> list[str]:
     if lang == "zh":
         return [ch for ch in text if not ch.isspace()]
     return _WORD.findall(text.lower())
-
-
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence of two token lists (O(len(a) * len(b)))."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b, 1):
-            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1]))
-        prev = cur
-    return prev[-1]
 
 
 def rouge_l(pred: str, ref: str, lang: str) -> float:

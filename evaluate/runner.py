@@ -32,6 +32,7 @@ class EvalConfig:
     retype: Optional[bool] = None     # span retyping: None = each task's default
     chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
     no_repeat_ngram: Optional[int] = None  # free text never repeats an n-gram of this size: None = the kind's
+    consensus_of: Optional[int] = None  # free text: the consensus of this many answers: None = each task's default
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
@@ -143,7 +144,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                    progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
                    force_allow_none: bool = False, retype: Optional[bool] = None,
                    chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-                   specialists: bool = True) -> ModelRun:
+                   consensus_of: Optional[int] = None, specialists: bool = True) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar."""
     from ecomlm.runtime import EcomModel
 
@@ -152,7 +153,8 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
     model = EcomModel.load(ref, backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
-                           chunk=chunk, no_repeat_ngram=no_repeat_ngram, specialists=specialists,
+                           chunk=chunk, no_repeat_ngram=no_repeat_ngram, consensus_of=consensus_of,
+                           specialists=specialists,
                            **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
     bar = None
@@ -219,7 +221,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
                            n_threads=config.n_threads, progress=config.progress,
                            calibrate=config.calibrate, copy_spans=config.copy_spans,
                            force_allow_none=config.force_allow_none, retype=config.retype, chunk=config.chunk,
-                           no_repeat_ngram=config.no_repeat_ngram, specialists=config.specialists)
+                           no_repeat_ngram=config.no_repeat_ngram, consensus_of=config.consensus_of,
+                           specialists=config.specialists)
             for ref in config.models]
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

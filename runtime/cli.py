@@ -117,6 +117,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N",
                    help="free-text tasks (titles, ad copy, summaries): never repeat a token n-gram of N "
                         "tokens; 0 turns the rule off (default: 3)")
+    p.add_argument("--consensus-of", type=int, default=None, metavar="N",
+                   help="free-text tasks (titles, ad copy, summaries): write the greedy answer and N-1 "
+                        "sampled ones and keep the one that agrees most with the others (default: each "
+                        "task's setting; 1: greedy only; runtime/consensus.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(multilingual: the title-writing adapter answers title_generation by default)")
@@ -164,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                                retype=True if args.retype else None,
                                chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                               specialists=not args.no_specialists)
+                               consensus_of=args.consensus_of, specialists=not args.no_specialists)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -183,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                            retype=True if args.retype else None,
                            chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                           specialists=not args.no_specialists)
+                           consensus_of=args.consensus_of, specialists=not args.no_specialists)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -15,9 +15,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from . import catalog
 from .backends import Backend, load_backend
+from .backends.sampling import EpsilonSampler
 from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .chunking import merge_chunks, source_chunks
+from .consensus import consensus_order
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
@@ -36,6 +38,12 @@ def _listed(value: str | Sequence[str]) -> str | list[str]:
     return value if isinstance(value, str) else list(value)
 
 
+def _check_consensus_of(n: Optional[int]) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise InvalidInputError(f"consensus_of must be a whole number >= 1 (1: the greedy answer only), "
+                                f"not {n!r}")
+
+
 def _first_set(call: Optional[bool], model: Optional[bool], task_default: bool) -> bool:
     """A per-call switch wins over the model's setting, which wins over the task's default."""
     return next((c for c in (call, model) if c is not None), task_default)
@@ -47,11 +55,12 @@ class EcomModel:
     def __init__(self, backend: Backend, resolved: Optional[ResolvedModel] = None, *,
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
-                 no_repeat_ngram: Optional[int] = None,
+                 no_repeat_ngram: Optional[int] = None, consensus_of: Optional[int] = None,
                  specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None) -> None:
         if no_repeat_ngram is not None and no_repeat_ngram < 0:
             raise InvalidInputError(f"no_repeat_ngram must be 0 (off) or a positive n-gram size, "
                                     f"not {no_repeat_ngram}")
+        _check_consensus_of(consensus_of)
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
@@ -59,6 +68,7 @@ class EcomModel:
         self.retype = retype
         self.chunk = chunk
         self.no_repeat_ngram = no_repeat_ngram
+        self.consensus_of = consensus_of
         self._calibrator = ContextualCalibrator()
         self._specialist_loader = specialist_loader
         self._specialists: dict[str, Backend] = {}
@@ -67,13 +77,15 @@ class EcomModel:
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
              chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-             specialists: bool = True, **options: Any) -> "EcomModel":
+             consensus_of: Optional[int] = None, specialists: bool = True, **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
         or a Hugging Face folder. ``calibrate`` sets label calibration, ``retype`` span retyping and
         ``chunk`` the reading of long inputs in pieces for every call (``None``: each task's default,
         ``Task.calibrate`` / ``Task.retype`` / ``Task.chunk_words``; see ``run``).
         ``no_repeat_ngram``: free-text answers never repeat a token n-gram of this size (0: off;
-        ``None``: the output kind's, 3 for free text, ``kinds.Text``).
+        ``None``: the output kind's, 3 for free text, ``kinds.Text``). ``consensus_of``: free-text
+        answers written per call, the consensus one kept (``None``: each task's ``Task.consensus_of``;
+        see ``run``).
         ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
         (only to measure what copying buys).
         ``specialists``: a shipped model's task specialists (e.g. ``multilingual``'s title writer:
@@ -81,6 +93,7 @@ class EcomModel:
         its task's first call; ``False`` answers every task with the model's one adapter.
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
         ``n_threads_decode``, by default 1 while threads sleep between work)."""
+        _check_consensus_of(consensus_of)  # before the slow part
         resolved = resolve(ref)
         loader = None
         if specialists and resolved.specialists:
@@ -89,14 +102,15 @@ class EcomModel:
             resolved = dataclasses.replace(resolved, specialists=())
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
                    copy_spans=copy_spans, retype=retype, chunk=chunk, no_repeat_ngram=no_repeat_ngram,
-                   specialist_loader=loader)
+                   consensus_of=consensus_of, specialist_loader=loader)
 
     def variant(self, **settings: Any) -> "EcomModel":
         """Another ``EcomModel`` over the same loaded backends (specialists included, each loaded
         once) with some constructor settings changed, e.g. ``model.variant(no_repeat_ngram=0)``.
         Close the original, not the variant."""
         current = {"calibrate": self.calibrate, "copy_spans": self.copy_spans, "retype": self.retype,
-                   "chunk": self.chunk, "no_repeat_ngram": self.no_repeat_ngram}
+                   "chunk": self.chunk, "no_repeat_ngram": self.no_repeat_ngram,
+                   "consensus_of": self.consensus_of}
         unknown = sorted(set(settings) - set(current))
         if unknown:
             raise InvalidInputError(f"variant: unknown setting(s) {unknown}; known: {sorted(current)}")
@@ -176,6 +190,23 @@ class EcomModel:
             return task.kind.no_repeat_ngram
         return self.no_repeat_ngram
 
+    def _consensus_of(self, task: Task, consensus_of: Optional[int]) -> int:
+        """Answers a call writes before keeping the consensus one: the call's, the model's, else
+        the task's ``consensus_of``; always 1 (greedy) for kinds other than free text."""
+        if not task.kind.free_text:
+            return 1
+        _check_consensus_of(consensus_of)
+        return next((c for c in (consensus_of, self.consensus_of) if c is not None), task.consensus_of)
+
+    def _generate(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
+                  constraint: Any, n: int) -> list[str]:
+        """The greedy answer, then ``n - 1`` sampled ones (``EpsilonSampler`` seeded 1, 2, ...)."""
+        backend = self.backend_for(task, fields)
+        ngram = self._no_repeat_ngram(task)
+        texts = [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram)]
+        return texts + [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram,
+                                         pick=EpsilonSampler(seed)) for seed in range(1, n)]
+
     def _chunk_words(self, task: Task, chunk: Optional[bool]) -> Optional[int]:
         """Words a piece of a long source may hold, or None to read the source whole."""
         if not task.chunkable:
@@ -200,7 +231,7 @@ class EcomModel:
 
     def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
             calibrate: Optional[bool] = None, retype: Optional[bool] = None, chunk: Optional[bool] = None,
-            **fields: Any) -> Result:
+            consensus_of: Optional[int] = None, **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
@@ -216,6 +247,11 @@ class EcomModel:
         whole sentences of at most that many words each, and the spans merged with their offsets in
         the whole source (``chunking.py``); not with ``allow_none=False``. ``None``: the model's
         setting, then the task's default (on for NER and span detection).
+        ``consensus_of`` (free text: titles, ad copy, summaries, free answers): write the greedy
+        answer and ``consensus_of - 1`` sampled ones, and keep the one that agrees most with the
+        others (minimum Bayes risk decoding by Rouge-L, ``consensus.py``); the result's ``written``
+        lists them all in the order written (greedy first). Sampling is seeded, so a call repeats its answer.
+        ``None``: the model's setting, then the task's default (1: greedy only).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -237,21 +273,24 @@ class EcomModel:
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
-        raw = self.backend_for(t, normalized).generate(prompt, max_tokens, constraint,
-                                           no_repeat_ngram=self._no_repeat_ngram(t))
+        texts = self._generate(t, normalized, prompt, max_tokens, constraint, self._consensus_of(t, consensus_of))
+        raw = texts[consensus_order(texts)[0]]
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
+        if len(texts) > 1 and isinstance(result, TextResult):
+            result.written = [text.strip() for text in texts]
         if isinstance(result, SpansResult) and result.spans and self._retyped(t, retype):
             result = retype_spans(self, t, result, normalized)
         return result
 
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
                  allow_none: bool = True, calibrate: Optional[bool] = None,
-                 retype: Optional[bool] = None, chunk: Optional[bool] = None) -> Iterator[Result]:
+                 retype: Optional[bool] = None, chunk: Optional[bool] = None,
+                 consensus_of: Optional[int] = None) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
             yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate,
-                           retype=retype, chunk=chunk, **fields)
+                           retype=retype, chunk=chunk, consensus_of=consensus_of, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:

@@ -87,6 +87,9 @@ class AnswerResult(Result):
 
 @dataclass
 class TextResult(Result):
-    """Generated text (titles, summaries, ad copy)."""
+    """Generated text (titles, summaries, ad copy). ``written``: with ``run(consensus_of=n)``, the
+    ``n`` answers written (the greedy one first, then the samples), of which ``text`` is the one
+    kept; else empty."""
 
     text: str = ""
+    written: list[str] = field(default_factory=list)

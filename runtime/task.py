@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .fields import FIELDS, ListField, MappingField, TextField
-from .kinds import KINDS, SPANS, TYPED_SPANS, OutputKind
+from .kinds import KINDS, SPANS, TEXT, TYPED_SPANS, OutputKind
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class Task:
     # measuring), where it measured better on held-out Lenovo NER and span detection
     # (evaluate/finetuned/chunking/); None: read whole unless asked per call
     chunk_words: Optional[int] = None
+    # free text: answers written per call, the consensus one kept (``EcomModel.run(consensus_of=)``,
+    # ``consensus.py``); 1: the greedy answer only
+    consensus_of: int = 1
 
     def __post_init__(self) -> None:
         if self.output not in KINDS:
@@ -69,6 +72,8 @@ class Task:
         if self.chunk_words is not None and not (self.chunkable and self.chunk_words > 0):
             raise ValueError(f"task {self.name!r}: chunk_words needs a span list with a source field and "
                              f"a positive number of words")
+        if self.consensus_of != 1 and not (self.output == TEXT and self.consensus_of > 1):
+            raise ValueError(f"task {self.name!r}: consensus_of > 1 needs free text, and never below 1")
 
     @property
     def chunkable(self) -> bool:

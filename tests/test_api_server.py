@@ -45,7 +45,8 @@ def test_openapi_documents_every_task_with_its_inputs(api):
         model = schema["components"]["schemas"][ref]
         assert set(model["required"]) == set(task.required) - set(defaults_of(task.name))
         spans = task.output in ("typed_spans", "spans", "answer_span")
-        assert set(model["properties"]) == set(task.fields) | {"truncate"} | ({"allow_none"} if spans else set())
+        assert set(model["properties"]) == (set(task.fields) | {"truncate"} | ({"allow_none"} if spans else set())
+                                            | ({"consensus_of"} if task.kind.free_text else set()))
     assert api.get("/docs").status_code == 200
 
 
@@ -67,6 +68,20 @@ def test_list_fields_accept_a_comma_separated_string(api):
     assert r.status_code == 200, r.text
     for span in r.json()["result"]["spans"]:  # whatever the base model finds is really in the text
         assert text[span["start"]:span["end"]] == span["text"] and span["type"] in ("brand", "product")
+
+
+def test_a_title_can_be_the_consensus_of_several_answers(api):
+    specs = {"brand": "Anker", "product": "power bank", "capacity": "10000mAh"}
+    r = api.post("/v1/tasks/title_generation", json={"specs": specs, "consensus_of": 3})
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert len(result["written"]) == 3 and result["text"] in result["written"]
+    assert len(api.post("/v1/tasks/title_generation", json={"specs": specs}).json()["result"]["written"]) == 8
+    for bad in (0, 17, "many"):
+        r = api.post("/v1/tasks/title_generation", json={"specs": specs, "consensus_of": bad})
+        assert r.status_code == 422 and "consensus_of" in r.json()["detail"], r.text
+    r = api.post("/v1/tasks/sentiment", json={"text": "ok", "consensus_of": 3})  # not free text
+    assert r.status_code == 422 and "consensus_of" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("body, status, words", [

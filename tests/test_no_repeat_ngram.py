@@ -86,8 +86,9 @@ def test_llama_cpp_title_loop_is_cut_and_starts_as_greedy(base_model):
     from ecomlm.runtime import EcomModel
 
     fields = {"specs": {"品牌": "华为", "产品": "手机"}}
-    ruled = EcomModel(base_model.backend, base_model.resolved)  # the kind's default: 3
-    plain = EcomModel(base_model.backend, base_model.resolved, no_repeat_ngram=0)
+    # the kind's default: 3; one greedy answer each (not the task's consensus of several)
+    ruled = EcomModel(base_model.backend, base_model.resolved, consensus_of=1)
+    plain = EcomModel(base_model.backend, base_model.resolved, no_repeat_ngram=0, consensus_of=1)
     plain.run("title_generation", **fields)  # both timed runs then find the prompt cached alike
     a = plain.run("title_generation", **fields).text
     b = ruled.run("title_generation", **fields).text

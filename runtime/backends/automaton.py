@@ -26,6 +26,7 @@ from typing import Any, Callable, Hashable, Iterable, Optional, Sequence
 import numpy as np
 
 from ..constraints import Choice, ChoiceLines, Constraint, CopyLines, FreeLine, FreeLines, PrefixedLines
+from .sampling import GREEDY, Picker
 
 NL = 0x0A
 SPACE = 0x20
@@ -330,9 +331,10 @@ class ConstrainedDecoder:
         return ids
 
     def run(self, first_logits: np.ndarray, step: StepFn, max_tokens: int,
-            no_repeat_ngram: int = 0) -> bytes:
-        """The greedy answer under the automaton; ``no_repeat_ngram``: never repeat an answer
-        ``n``-gram of that size (``repeat_bans``; end of turn stays allowed where it was)."""
+            no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> bytes:
+        """The greedy answer under the automaton (``pick``: another way to choose each token,
+        ``sampling.py``); ``no_repeat_ngram``: never repeat an answer ``n``-gram of that size
+        (``repeat_bans``; end of turn stays allowed where it was)."""
         auto = self.automaton
         s = auto.start()
         logits = first_logits
@@ -344,7 +346,7 @@ class ConstrainedDecoder:
                 ids = without_repeats(ids, answer, no_repeat_ngram)
             if len(ids) == 0:  # cannot happen with a byte-complete vocabulary
                 break
-            choice = int(ids[int(np.argmax(logits[ids]))])
+            choice = pick(logits, ids)
             if choice in self.eos_ids:
                 return text
             piece = self.vocab.bytes_of[choice] or b""
@@ -380,9 +382,10 @@ def without_repeats(ids: np.ndarray, answer: Sequence[int], n: int) -> np.ndarra
 
 
 def greedy_free(first_logits: np.ndarray, step: StepFn, max_tokens: int,
-                eos_ids: Sequence[int], no_repeat_ngram: int = 0) -> list[int]:
-    """Plain greedy decoding: token ids up to (not including) end of turn; ``no_repeat_ngram``:
-    never repeat an answer ``n``-gram of that size (``repeat_bans``)."""
+                eos_ids: Sequence[int], no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> list[int]:
+    """Plain greedy decoding (``pick``: another way to choose each token): token ids up to (not
+    including) end of turn; ``no_repeat_ngram``: never repeat an answer ``n``-gram of that size
+    (``repeat_bans``)."""
     out: list[int] = []
     logits = first_logits
     for k in range(max_tokens):
@@ -390,7 +393,7 @@ def greedy_free(first_logits: np.ndarray, step: StepFn, max_tokens: int,
         if banned:
             logits = logits.copy()
             logits[banned] = -np.inf
-        choice = int(np.argmax(logits))
+        choice = pick(logits, None)
         if choice in eos_ids:
             break
         out.append(choice)

@@ -5,6 +5,7 @@ from abc import ABC, abstractmethod
 from typing import Optional, Sequence
 
 from ..constraints import Constraint
+from .sampling import GREEDY, Picker
 
 
 class Backend(ABC):
@@ -31,10 +32,11 @@ class Backend(ABC):
 
     @abstractmethod
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
-                 no_repeat_ngram: int = 0) -> str:
+                 no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> str:
         """Greedy continuation of ``prompt`` (at most ``max_tokens`` tokens, stops at end of turn);
         ``no_repeat_ngram`` > 0: no answer token completes an ``n``-gram of that size the answer
-        already holds (``automaton.repeat_bans``)."""
+        already holds (``automaton.repeat_bans``); ``pick``: another way to choose each token, e.g.
+        a seeded ``sampling.EpsilonSampler``."""
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Log-probability of each option's tokens followed by end of turn, as the answer to

@@ -22,6 +22,7 @@ from ..constraints import Constraint
 from ..errors import ModelLoadError
 from .automaton import DecoderCache, greedy_free, log_softmax
 from .chat_segments import render_segmented, tokenize_segments
+from .sampling import GREEDY, Picker
 
 
 # -- tokenizer ---------------------------------------------------------------------------------------
@@ -243,11 +244,12 @@ class TokenLevelBackend:
     def _budget(self, n_prompt: int, max_tokens: int) -> int:
         return max(0, min(max_tokens, self.n_ctx - n_prompt))
 
-    def greedy_ids(self, prompt_ids: Sequence[int], max_tokens: int, no_repeat_ngram: int = 0) -> list[int]:
+    def greedy_ids(self, prompt_ids: Sequence[int], max_tokens: int, no_repeat_ngram: int = 0,
+                   pick: Picker = GREEDY) -> list[int]:
         """Unconstrained greedy continuation of ``prompt_ids`` (token ids, end of turn excluded)."""
         logits = self._prefill(list(prompt_ids))
         return greedy_free(logits, self._step, self._budget(len(prompt_ids), max_tokens),
-                           self.tokenizer.eos_ids, no_repeat_ngram)
+                           self.tokenizer.eos_ids, no_repeat_ngram, pick)
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt`` (the prompt's cache is reused)."""
@@ -266,11 +268,11 @@ class TokenLevelBackend:
         return out
 
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
-                 no_repeat_ngram: int = 0) -> str:
+                 no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> str:
         ids = self.tokenizer.encode(prompt)
         if constraint is None:
-            return self.tokenizer.decode(self.greedy_ids(ids, max_tokens, no_repeat_ngram))
+            return self.tokenizer.decode(self.greedy_ids(ids, max_tokens, no_repeat_ngram, pick))
         logits = self._prefill(ids)
         decoder = self._decoders.get(constraint)
-        out = decoder.run(logits, self._step, self._budget(len(ids), max_tokens), no_repeat_ngram)
+        out = decoder.run(logits, self._step, self._budget(len(ids), max_tokens), no_repeat_ngram, pick)
         return out.decode("utf-8", errors="replace")

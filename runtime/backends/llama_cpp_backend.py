@@ -21,6 +21,7 @@ from .base import Backend
 from .chat_segments import render_segmented, tokenize_segments
 from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary, drop_last_line, repeated_line
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
+from .sampling import GREEDY, Picker
 
 GGUF_MAGIC = b"GGUF"
 
@@ -193,12 +194,13 @@ class LlamaCppBackend(Backend):
         return LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
 
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
-                 no_repeat_ngram: int = 0) -> str:
-        return self.generate_bytes(prompt, max_tokens, constraint,
-                                   no_repeat_ngram=no_repeat_ngram).decode("utf-8", errors="replace")
+                 no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> str:
+        return self.generate_bytes(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram,
+                                   pick=pick).decode("utf-8", errors="replace")
 
     def generate_bytes(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None,
-                       stats: Optional[LlamaDecodeStats] = None, *, no_repeat_ngram: int = 0) -> bytes:
+                       stats: Optional[LlamaDecodeStats] = None, *, no_repeat_ngram: int = 0,
+                       pick: Picker = GREEDY) -> bytes:
         """The greedy answer as bytes (``stats`` counts passes and drafts, for the benchmark)."""
         tokens = self.tokenize(prompt)
         if constraint is not None and not isinstance(constraint, CopyLines):
@@ -206,7 +208,8 @@ class LlamaCppBackend(Backend):
         decoder = self.decoders.get(constraint) if constraint is not None else None
         stop_on_repeat = isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines))
         return self._greedy().greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
-                                     no_repeat_ngram=no_repeat_ngram, stop_on_repeat=stop_on_repeat)
+                                     no_repeat_ngram=no_repeat_ngram, stop_on_repeat=stop_on_repeat,
+                                     pick=pick)
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt``; the prompt's KV cache is kept

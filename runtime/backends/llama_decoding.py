@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ALL, ConstrainedDecoder, log_softmax, without_repeats
+from .sampling import GREEDY, Picker
 
 NEWLINE = 0x0A
 
@@ -124,12 +125,6 @@ class LlamaGreedy:
         return total
 
     # -- choosing ----------------------------------------------------------------------------------
-    @staticmethod
-    def _pick(logits: np.ndarray, allowed: Optional[np.ndarray]) -> int:
-        if allowed is None:
-            return int(np.argmax(logits))
-        return int(allowed[int(np.argmax(logits[allowed]))])
-
     def _draft(self, decoder: Optional[ConstrainedDecoder], state: Any, history: Sequence[int],
                k: int) -> list[int]:
         """Up to ``k`` tokens that likely come next (see the module docstring)."""
@@ -156,12 +151,14 @@ class LlamaGreedy:
     # -- the loop ------------------------------------------------------------------------------------
     def greedy(self, prompt: Sequence[int], max_tokens: int, decoder: Optional[ConstrainedDecoder], *,
                stop_on_repeat: bool = False, draft: int = 8, no_repeat_ngram: int = 0,
-               stats: Optional[LlamaDecodeStats] = None) -> bytes:
+               stats: Optional[LlamaDecodeStats] = None, pick: Picker = GREEDY) -> bytes:
         """The greedy answer to ``prompt`` (token ids) under ``decoder`` (``None``: unconstrained),
         as bytes; end of turn only once the answer is complete. ``stop_on_repeat`` ends a list answer
         whose last line repeats an earlier one (and drops that line); ``no_repeat_ngram`` never
-        repeats an answer ``n``-gram of that size (``automaton.repeat_bans``)."""
+        repeats an answer ``n``-gram of that size (``automaton.repeat_bans``). ``pick``: another way
+        to choose each token (``sampling.py``; drafts are then off, as they check the argmax)."""
         stats = stats if stats is not None else LlamaDecodeStats()
+        draft = draft if pick is GREEDY else 0
         auto = decoder.automaton if decoder is not None else None
         state = auto.start() if auto is not None else None
         logits = self.prefill(prompt)
@@ -182,7 +179,7 @@ class LlamaGreedy:
             return ids if len(ids) else np.asarray(self.eos, dtype=np.int64)
 
         while count < budget:
-            token = self._pick(logits, allowed())
+            token = pick(logits, allowed())
             if token in self.eos:
                 stats.tokens += count
                 return out
@@ -195,7 +192,7 @@ class LlamaGreedy:
             for i in range(len(drafts) + 1):
                 tok = pending[i] if i == 0 else drafts[i - 1]
                 if i > 0:
-                    expect = self._pick(rows[i - 1], allowed())
+                    expect = GREEDY(rows[i - 1], allowed())
                     if expect != tok:  # the draft ends here: drop its cache, carry on from rows[i-1]
                         self.llm.n_tokens = len(history)
                         logits = rows[i - 1]
