@@ -20,6 +20,7 @@ from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .chunking import merge_chunks, source_chunks
 from .consensus import consensus_order
+from .constraints import Constraint
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
 from .model_ref import ResolvedModel, resolve
@@ -199,7 +200,7 @@ class EcomModel:
         return next((c for c in (consensus_of, self.consensus_of) if c is not None), task.consensus_of)
 
     def _generate(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
-                  constraint: Any, n: int) -> list[str]:
+                  constraint: Optional[Constraint], n: int) -> list[str]:
         """The greedy answer, then ``n - 1`` sampled ones (``EpsilonSampler`` seeded 1, 2, ...)."""
         backend = self.backend_for(task, fields)
         ngram = self._no_repeat_ngram(task)
@@ -250,8 +251,9 @@ class EcomModel:
         ``consensus_of`` (free text: titles, ad copy, summaries, free answers): write the greedy
         answer and ``consensus_of - 1`` sampled ones, and keep the one that agrees most with the
         others (minimum Bayes risk decoding by Rouge-L, ``consensus.py``); the result's ``written``
-        lists them all in the order written (greedy first). Sampling is seeded, so a call repeats its answer.
-        ``None``: the model's setting, then the task's default (1: greedy only).
+        lists them all in the order written (greedy first). Sampling is seeded, so a call repeats
+        its answer. ``None``: the model's setting, then the task's ``Task.consensus_of`` (8 for
+        title_generation, 1 = greedy only elsewhere).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -273,7 +275,8 @@ class EcomModel:
         if self._calibrated(t, calibrate):
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
-        texts = self._generate(t, normalized, prompt, max_tokens, constraint, self._consensus_of(t, consensus_of))
+        n_answers = self._consensus_of(t, consensus_of)
+        texts = self._generate(t, normalized, prompt, max_tokens, constraint, n_answers)
         raw = texts[consensus_order(texts)[0]]
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
@@ -347,7 +350,8 @@ class EcomModel:
                         allow_none=allow_none)  # type: ignore[return-value]
 
     def generate_title(self, specs: Mapping[str, str]) -> TextResult:
-        """A product title written from attribute -> value pairs."""
+        """A product title written from attribute -> value pairs: the consensus of 8 answers (the
+        task's default; ``run("title_generation", specs=..., consensus_of=1)`` for the greedy one)."""
         return self.run("title_generation", specs=dict(specs))  # type: ignore[return-value]
 
     def summarize(self, reviews: Sequence[str]) -> TextResult:
