@@ -101,3 +101,18 @@ def test_consensus_reaches_free_text_only(base_model):
     assert model._consensus_of(catalog.get_task("title_generation"), 2) == 2
     for name in ("ner", "classify", "same_product"):
         assert model._consensus_of(catalog.get_task(name), 3) == 1
+
+
+def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
+    """``evaluate/consensus_check.py`` scores several counts from one pass: the answer kept for ``n``
+    is the consensus of the first ``n`` written, and ``n = 1`` is the greedy answer."""
+    import argparse
+
+    from ecomlm.evaluate.consensus_check import _counts, kept
+
+    written = ["x y z", "a b c", "a b c d", "a b"]
+    assert kept(written, 1) == "x y z"
+    assert kept(written, 3) == "a b c" and kept(written, 4) == "a b c"
+    assert _counts("8,1,4,4") == [1, 4, 8]
+    with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):
+        _counts("0,2")
