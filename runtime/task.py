@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .fields import FIELDS, ListField, MappingField, TextField
-from .kinds import KINDS, SPANS, TEXT, TYPED_SPANS, OutputKind
+from .kinds import KINDS, SPANS, TYPED_SPANS, OutputKind
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Task:
         if self.chunk_words is not None and not (self.chunkable and self.chunk_words > 0):
             raise ValueError(f"task {self.name!r}: chunk_words needs a span list with a source field and "
                              f"a positive number of words")
-        if self.consensus_of != 1 and not (self.output == TEXT and self.consensus_of > 1):
+        if self.consensus_of != 1 and not (self.kind.free_text and self.consensus_of > 1):
             raise ValueError(f"task {self.name!r}: consensus_of > 1 needs free text, and never below 1")
 
     @property
