@@ -28,7 +28,7 @@ class TooSlowError(EcomError):
 def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool,
                 consensus_of: Optional[int] = None) -> tuple[int, int]:
     """(prompt tokens, answer budget in tokens) of one call of ``model`` (an ``EcomModel``); a
-    free-text call that keeps the consensus of ``n`` answers writes ``n`` of them."""
+    call that keeps the consensus of ``n`` answers writes ``n`` of them."""
     t = catalog.get_task(task)
     norm = catalog.normalize_fields(t, fields)
     max_tokens = model._max_tokens(t, norm)

@@ -14,7 +14,7 @@ from ecomlm.runtime.task_defaults import defaults_of
 
 from .examples import examples_for
 
-#: most answers one HTTP call may ask a free-text task to write (``consensus_of``): each costs a decode
+#: most answers one HTTP call may ask a task to write (``consensus_of``): each costs a decode
 MAX_CONSENSUS_OF = 16
 
 #: the result classes, one or more kinds each (``OutputKind.result_type``)
@@ -60,7 +60,7 @@ class TaskInfo(BaseModel):
 def task_request_model(task: catalog.Task) -> type[BaseModel]:
     """The body of ``POST /v1/tasks/{task}``: the task's inputs, typed by their field specs (for
     validation and for the OpenAPI schema), ``truncate``, ``allow_none`` where answers are copied and
-    ``consensus_of`` where they are free text."""
+    ``consensus_of`` where the output kind agrees several answers (free text, spans)."""
     from pydantic import ConfigDict
 
     fields: dict[str, Any] = {}
@@ -79,11 +79,12 @@ def task_request_model(task: catalog.Task) -> type[BaseModel]:
     if task.kind.copies_spans:
         fields["allow_none"] = (bool, Field(True, description="false: never answer 'None', copy something "
                                                               "from the input (it is known to hold an answer)"))
-    if task.kind.free_text:
+    if task.kind.consensus:
         fields["consensus_of"] = (Optional[int], Field(
             None, ge=1, le=MAX_CONSENSUS_OF,
-            description="write the greedy answer and N-1 sampled ones and keep the one that agrees most "
-                        "with the others (default: the task's setting; 1: greedy only)"))
+            description="write the greedy answer and N-1 sampled ones and keep what they agree on: the "
+                        "answer that agrees most with the others, or, for span lists, the spans enough "
+                        "of them hold (default: the task's setting; 1: greedy only)"))
     examples = examples_for(task.name)[:1]
     config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
     return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",

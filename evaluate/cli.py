@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="free-text answers (titles, ad copy) never repeat a token n-gram of N tokens; "
                         "0 turns the rule off (default: the output kind's, 3)")
     p.add_argument("--consensus-of", type=int, default=None, metavar="N",
-                   help="free-text answers: the consensus one of the greedy answer and N-1 sampled ones "
-                        "(default: each task's setting; 1: greedy only; runtime/consensus.py)")
+                   help="free-text and span answers: what the greedy answer and N-1 sampled ones agree "
+                        "on (default: each task's setting; 1: greedy only; runtime/consensus.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(to measure what a specialist buys)")

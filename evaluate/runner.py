@@ -32,7 +32,7 @@ class EvalConfig:
     retype: Optional[bool] = None     # span retyping: None = each task's default
     chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
     no_repeat_ngram: Optional[int] = None  # free text never repeats an n-gram of this size: None = the kind's
-    consensus_of: Optional[int] = None  # free text: the consensus of this many answers: None = each task's default
+    consensus_of: Optional[int] = None  # free text, spans: agreed among this many answers: None = each task's default
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer

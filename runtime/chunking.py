@@ -50,15 +50,20 @@ def source_chunks(text: str, max_words: int) -> list[tuple[int, int]]:
 def merge_chunks(task: str, parts: Iterable[tuple[int, SpansResult]]) -> SpansResult:
     """One result from the results of the pieces (each with its piece's start offset): spans moved to
     their offsets in the whole source, each (type, text) kept once (its first occurrence), the raw
-    answers joined by newlines, the dropped lines counted together."""
+    answers joined by newlines, the dropped lines counted together; with consensus (every piece
+    ``written`` n times), the whole's n-th answer written is the pieces' n-th joined by newlines."""
     spans: list[Span] = []
     seen: set[tuple[object, str]] = set()
     raws, dropped = [], 0
+    written: list[list[str]] = []
     for offset, result in parts:
         raws.append(result.raw)
+        written.append(result.written)
         dropped += result.dropped
         for s in result.spans:
             if (s.type, s.text) not in seen:
                 seen.add((s.type, s.text))
                 spans.append(Span(text=s.text, start=s.start + offset, end=s.end + offset, type=s.type))
-    return SpansResult(task=task, raw="\n".join(raws), spans=spans, dropped=dropped)
+    n = len(written[0]) if written else 0
+    whole = ["\n".join(w[i] for w in written) for i in range(n)] if all(len(w) == n for w in written) else []
+    return SpansResult(task=task, raw="\n".join(raws), written=whole, spans=spans, dropped=dropped)

@@ -118,9 +118,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="free-text tasks (titles, ad copy, summaries): never repeat a token n-gram of N "
                         "tokens; 0 turns the rule off (default: 3)")
     p.add_argument("--consensus-of", type=int, default=None, metavar="N",
-                   help="free-text tasks (titles, ad copy, summaries): write the greedy answer and N-1 "
-                        "sampled ones and keep the one that agrees most with the others (default: each "
-                        "task's setting; 1: greedy only; runtime/consensus.py)")
+                   help="free-text and span tasks: write the greedy answer and N-1 sampled ones and keep "
+                        "what they agree on: the answer that agrees most with the others, or, for span "
+                        "lists, the spans enough of them hold (default: each task's setting; 1: greedy "
+                        "only; runtime/consensus.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(multilingual: the title-writing adapter answers title_generation by default)")

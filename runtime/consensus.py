@@ -1,4 +1,4 @@
-"""Choosing one free-text answer among several by consensus (minimum Bayes risk decoding).
+"""Keeping one answer among several written for the same call, by their consensus.
 
 A small model's greedy title is one draw of many it finds likely, and often not the most typical:
 it copies one more value, or stops one word early. Minimum Bayes risk (MBR) decoding (Kumar & Byrne
@@ -9,11 +9,20 @@ centre of what the model would write. ``consensus_order`` ranks candidates that 
 Units are Rouge's: each CJK character is one, every other run of letters and digits is one word
 (lower-cased), so mixed Chinese/Latin titles ("华为Mate60 手机壳") are compared as the evaluation
 compares them.
+
+A list of spans (entities, attribute values) is not one text to pick but a set to decide item by
+item: ``voted`` keeps the items that enough of the answers hold. Each answer is a draw from the
+model, so the share of answers holding an item estimates the model's own probability of it; keeping
+the items above a probability threshold is how F1 is best decided item by item (Ye et al. 2012;
+Lipton et al. 2014: the best threshold is about half the F1 reached). The threshold is
+``_SpanLines.vote_share``.
 """
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Hashable, Sequence, TypeVar
+
+Item = TypeVar("Item", bound=Hashable)
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 #: one CJK character, or a run of other letters and digits
@@ -58,3 +67,13 @@ def consensus_order(texts: Sequence[str]) -> list[int]:
             score[i] += f
             score[j] += f
     return sorted(range(n), key=lambda i: -score[i])
+
+
+def voted(answers: Sequence[Sequence[Item]], min_votes: int) -> list[Item]:
+    """The items found in at least ``min_votes`` of ``answers`` (an item counts once per answer), in
+    the order first seen (the first answer's items first)."""
+    votes: dict[Item, int] = {}
+    for items in answers:
+        for item in dict.fromkeys(items):
+            votes[item] = votes.get(item, 0) + 1
+    return [item for item, n in votes.items() if n >= min_votes]

@@ -19,7 +19,6 @@ from .backends.sampling import EpsilonSampler
 from .calibration import ContextualCalibrator, content_free_fields
 from .catalog import Task
 from .chunking import merge_chunks, source_chunks
-from .consensus import consensus_order
 from .constraints import Constraint
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
@@ -192,9 +191,9 @@ class EcomModel:
         return self.no_repeat_ngram
 
     def _consensus_of(self, task: Task, consensus_of: Optional[int]) -> int:
-        """Answers a call writes before keeping the consensus one: the call's, the model's, else
-        the task's ``consensus_of``; always 1 (greedy) for kinds other than free text."""
-        if not task.kind.free_text:
+        """Answers a call writes before keeping the agreed one: the call's, the model's, else the
+        task's ``consensus_of``; always 1 (greedy) for kinds without consensus (labels, yes/no)."""
+        if not task.kind.consensus:
             return 1
         _check_consensus_of(consensus_of)
         return next((c for c in (consensus_of, self.consensus_of) if c is not None), task.consensus_of)
@@ -248,12 +247,14 @@ class EcomModel:
         whole sentences of at most that many words each, and the spans merged with their offsets in
         the whole source (``chunking.py``); not with ``allow_none=False``. ``None``: the model's
         setting, then the task's default (on for NER and span detection).
-        ``consensus_of`` (free text: titles, ad copy, summaries, free answers): write the greedy
-        answer and ``consensus_of - 1`` sampled ones, and keep the one that agrees most with the
-        others (minimum Bayes risk decoding by Rouge-L, ``consensus.py``); the result's ``written``
-        lists them all in the order written (greedy first). Sampling is seeded, so a call repeats
-        its answer. ``None``: the model's setting, then the task's ``Task.consensus_of`` (8 for
-        title_generation, 1 = greedy only elsewhere).
+        ``consensus_of`` (free text, spans, answer spans): write the greedy answer and
+        ``consensus_of - 1`` sampled ones, and keep what they agree on (``OutputKind.agreed``): free
+        text and an answer span keep the answer that agrees most with the others (minimum Bayes risk
+        decoding by Rouge-L, ``consensus.py``); a span list keeps each span that enough of the answers
+        hold (a vote). The result's ``written`` lists the answers in the order written (greedy
+        first); a long source read in pieces votes piece by piece. Sampling is seeded, so a call
+        repeats its answer. ``None``: the model's setting, then the task's ``Task.consensus_of`` (8
+        for title_generation, 1 = greedy only elsewhere).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -268,7 +269,8 @@ class EcomModel:
             if len(pieces) > 1:
                 return merge_chunks(t.name, (
                     (a, self.run(task, truncate=truncate, allow_none=True, calibrate=calibrate, retype=retype,
-                                 chunk=False, **{**normalized, t.source_field: source[a:b]}))
+                                 chunk=False, consensus_of=consensus_of,
+                                 **{**normalized, t.source_field: source[a:b]}))
                     for a, b in pieces))
         max_tokens = self._max_tokens(t, normalized)
         prompt = self._fit(t, normalized, max_tokens, truncate)
@@ -277,10 +279,11 @@ class EcomModel:
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         n_answers = self._consensus_of(t, consensus_of)
         texts = self._generate(t, normalized, prompt, max_tokens, constraint, n_answers)
-        raw = texts[consensus_order(texts)[0]]
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
-        result = catalog.parse_answer(t, raw, normalized, allow_none=allow_none or not self.copy_spans)
-        if len(texts) > 1 and isinstance(result, TextResult):
+        allow = allow_none or not self.copy_spans
+        raw = texts[0] if len(texts) == 1 else t.kind.agreed(t, texts, normalized, allow_none=allow)
+        result = catalog.parse_answer(t, raw, normalized, allow_none=allow)
+        if len(texts) > 1:
             result.written = [text.strip() for text in texts]
         if isinstance(result, SpansResult) and result.spans and self._retyped(t, retype):
             result = retype_spans(self, t, result, normalized)

@@ -17,10 +17,12 @@ class Span:
 
 @dataclass
 class Result:
-    """Base of all task results."""
+    """Base of all task results. ``written``: with ``run(consensus_of=n)``, the ``n`` answers written
+    (the greedy one first, then the samples), of which ``raw`` is the one agreed on; else empty."""
 
     task: str
     raw: str
+    written: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,9 +89,6 @@ class AnswerResult(Result):
 
 @dataclass
 class TextResult(Result):
-    """Generated text (titles, summaries, ad copy). ``written``: with ``run(consensus_of=n)``, the
-    ``n`` answers written (the greedy one first, then the samples), of which ``text`` is the one
-    kept; else empty."""
+    """Generated text (titles, summaries, ad copy)."""
 
     text: str = ""
-    written: list[str] = field(default_factory=list)

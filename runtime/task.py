@@ -59,8 +59,8 @@ class Task:
     # measuring), where it measured better on held-out Lenovo NER and span detection
     # (evaluate/finetuned/chunking/); None: read whole unless asked per call
     chunk_words: Optional[int] = None
-    # free text: answers written per call, the consensus one kept (``EcomModel.run(consensus_of=)``,
-    # ``consensus.py``); 1: the greedy answer only
+    # kinds with ``consensus`` (free text, spans): answers written per call, the answer kept agreed
+    # among them (``EcomModel.run(consensus_of=)``, ``OutputKind.agreed``); 1: the greedy answer only
     consensus_of: int = 1
 
     def __post_init__(self) -> None:
@@ -72,8 +72,9 @@ class Task:
         if self.chunk_words is not None and not (self.chunkable and self.chunk_words > 0):
             raise ValueError(f"task {self.name!r}: chunk_words needs a span list with a source field and "
                              f"a positive number of words")
-        if self.consensus_of != 1 and not (self.kind.free_text and self.consensus_of > 1):
-            raise ValueError(f"task {self.name!r}: consensus_of > 1 needs free text, and never below 1")
+        if self.consensus_of != 1 and not (self.kind.consensus and self.consensus_of > 1):
+            raise ValueError(f"task {self.name!r}: consensus_of > 1 needs an output kind with consensus "
+                             f"(free text, spans), and never below 1")
 
     @property
     def chunkable(self) -> bool:

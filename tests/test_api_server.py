@@ -46,7 +46,7 @@ def test_openapi_documents_every_task_with_its_inputs(api):
         assert set(model["required"]) == set(task.required) - set(defaults_of(task.name))
         spans = task.output in ("typed_spans", "spans", "answer_span")
         assert set(model["properties"]) == (set(task.fields) | {"truncate"} | ({"allow_none"} if spans else set())
-                                            | ({"consensus_of"} if task.kind.free_text else set()))
+                                            | ({"consensus_of"} if task.kind.consensus else set()))
     assert api.get("/docs").status_code == 200
 
 
@@ -80,7 +80,7 @@ def test_a_title_can_be_the_consensus_of_several_answers(api):
     for bad in (0, 17, "many"):
         r = api.post("/v1/tasks/title_generation", json={"specs": specs, "consensus_of": bad})
         assert r.status_code == 422 and "consensus_of" in r.json()["detail"], r.text
-    r = api.post("/v1/tasks/sentiment", json={"text": "ok", "consensus_of": 3})  # not free text
+    r = api.post("/v1/tasks/sentiment", json={"text": "ok", "consensus_of": 3})  # a label: no consensus
     assert r.status_code == 422 and "consensus_of" in r.json()["detail"]
 
 

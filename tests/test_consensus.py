@@ -1,12 +1,13 @@
-"""Consensus decoding of free text (``runtime/consensus.py``, ``backends/sampling.py``,
-``EcomModel.run(consensus_of=)``): the sampler draws only what it may, repeats itself under its seed,
-and the answer kept is the candidate that agrees most with the others."""
+"""Consensus decoding (``runtime/consensus.py``, ``backends/sampling.py``, ``OutputKind.agreed``,
+``EcomModel.run(consensus_of=)``): the sampler draws only what it may, repeats itself under its seed;
+the free-text answer kept is the candidate that agrees most with the others, and a span list keeps
+the spans that enough of the answers hold."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from ecomlm.runtime.backends.sampling import GREEDY, EpsilonSampler
-from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units
+from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units, voted
 
 
 def test_units_are_cjk_characters_and_lower_cased_words():
@@ -93,14 +94,64 @@ def test_model_keeps_the_consensus_of_the_greedy_and_seeded_answers(base_model):
             model.run("title_generation", specs=specs, consensus_of=bad)
 
 
-def test_consensus_reaches_free_text_only(base_model):
+def test_consensus_reaches_free_text_and_spans_not_labels(base_model):
     from ecomlm.runtime import EcomModel, catalog
 
     model = EcomModel(base_model.backend, base_model.resolved, consensus_of=5)
-    assert model._consensus_of(catalog.get_task("title_generation"), None) == 5
-    assert model._consensus_of(catalog.get_task("title_generation"), 2) == 2
-    for name in ("ner", "classify", "same_product"):
+    for name in ("title_generation", "ner", "qa"):
+        assert model._consensus_of(catalog.get_task(name), None) == 5
+        assert model._consensus_of(catalog.get_task(name), 2) == 2
+    for name in ("classify", "same_product"):
         assert model._consensus_of(catalog.get_task(name), 3) == 1
+
+
+def test_voted_keeps_items_enough_answers_hold_in_first_seen_order():
+    answers = [["b", "a", "a"], ["a", "c"], ["c", "b"], []]
+    assert voted(answers, 1) == ["b", "a", "c"]  # the union, the first answer's items first
+    assert voted(answers, 2) == ["b", "a", "c"]  # "a" twice in one answer counts once
+    assert voted([["b", "a", "a"], ["a"], ["c"]], 2) == ["a"]
+    assert voted(answers, 3) == []
+
+
+def test_a_span_list_keeps_the_spans_enough_answers_hold():
+    from ecomlm.runtime import catalog
+
+    task = catalog.get_task("ner")
+    kind = task.kind
+    fields = catalog.normalize_fields(task, {"text": "Lenovo ThinkPad X1 with a 14 inch screen",
+                                             "types": ["Brand", "Product", "Attribute"]})
+    texts = ["Brand: Lenovo\nProduct: ThinkPad X1", "Product: ThinkPad X1\nBrand: Lenovo",
+             "Brand: Lenovo\nAttribute: 14 inch", "None"]
+    assert kind.votes_needed(4) == 2 and kind.votes_needed(8) == 3 and kind.votes_needed(1) == 1
+    agreed = kind.parse(task, kind.agreed(task, texts, fields), fields)
+    assert [(s.type, s.text) for s in agreed.spans] == [("Brand", "Lenovo"), ("Product", "ThinkPad X1")]
+    assert all(fields["text"][s.start:s.end] == s.text for s in agreed.spans)
+    assert kind.voted_answer(task, texts, fields, 1).count("\n") == 2  # the union: three spans
+    assert kind.voted_answer(task, texts, fields, 4) == "None"  # no span in all four
+    # an answer required: the greedy answer where no span has the votes
+    assert kind.voted_answer(task, texts, fields, 4, allow_none=False) == texts[0]
+
+
+def test_model_votes_on_span_answers_piece_by_piece(base_model):
+    """A span task's consensus: the spans kept are among those the written answers hold, a call
+    repeats itself, and a long source read in pieces lists each answer whole (its pieces joined)."""
+    from ecomlm.runtime import EcomModel, catalog
+
+    model = EcomModel(base_model.backend, base_model.resolved)
+    task = catalog.get_task("ner")
+    fields = {"text": "Anker power bank, 10000mAh, black", "types": ["Brand", "Product", "Attribute"]}
+    assert model.run("ner", consensus_of=1, **fields).written == []  # greedy
+    assert len(model.run("ner", **fields).written) == task.consensus_of == 8  # the task's default
+    result = model.run("ner", consensus_of=4, **fields)
+    assert len(result.written) == 4
+    normalized = catalog.normalize_fields(task, fields)
+    held = {(s.type, s.text) for w in result.written for s in task.kind.parse(task, w, normalized).spans}
+    assert {(s.type, s.text) for s in result.spans} <= held
+    assert model.run("ner", consensus_of=4, **fields).written == result.written  # seeded
+    long_text = ". ".join(["Anker power bank with 10000mAh in black"] * 12)  # 84 words: 3 pieces of 40
+    pieces = model.run("ner", consensus_of=3, text=long_text, types=fields["types"])
+    assert len(pieces.written) == 3
+    assert all(w.count("\n") >= 2 for w in pieces.written)  # three pieces' answers joined
 
 
 def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
@@ -114,5 +165,16 @@ def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
     assert kept(written, 1) == "x y z"
     assert kept(written, 3) == "a b c" and kept(written, 4) == "a b c"
     assert _counts("8,1,4,4") == [1, 4, 8]
+    # a span list: with n answers, each vote threshold k from 1 (their union) to n (their intersection)
+    from ecomlm.evaluate.consensus_check import _span_rows
+    from ecomlm.runtime import catalog
+
+    task = catalog.get_task("ner")
+    fields = catalog.normalize_fields(task, {"text": "Lenovo ThinkPad X1", "types": ["Brand", "Product"]})
+    texts = ["Brand: Lenovo", "Brand: Lenovo\nProduct: ThinkPad X1"]
+    rows = list(_span_rows(task, [(fields, texts, "Brand: Lenovo\nProduct: ThinkPad X1")], [1, 2]))
+    assert [(rule, round(f1, 2), size) for rule, f1, size in rows] == [
+        ("1, spans held by >= 1", 66.67, 1.0), ("2, spans held by >= 1 (the task's)", 100.0, 2.0),
+        ("2, spans held by >= 2", 66.67, 1.0)]
     with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):
         _counts("0,2")

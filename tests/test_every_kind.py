@@ -9,7 +9,7 @@ import pytest
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.kinds import KINDS
-from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult, TextResult
+from ecomlm.runtime.results import AnswerResult, LabelResult, MatchResult, SpansResult
 
 FIELDS = {
     "text": "Lenovo ThinkPad X1 Carbon, 14 inch, black. The battery lasts ten hours but the fan is loud.",
@@ -145,11 +145,15 @@ def test_every_kind_runs_and_keeps_its_promise(model, kind_name):
             assert runs[-1].raw.strip() != "None"
         if kind.calibrates and task.content_fields:
             runs.append(model.run(task.name, calibrate=True, **fields))
-        if kind.free_text:  # sampled answers too, under the same constraint (the consensus of 3)
+        if kind.consensus:  # sampled answers too, under the same constraint (the consensus of 3)
             runs.append(model.run(task.name, consensus_of=3, **fields))
-            assert len(runs[-1].written) == 3 and runs[-1].text in runs[-1].written
+            assert len(runs[-1].written) == 3
             for written in runs[-1].written:  # every answer written keeps the promise, not just the kept one
-                check(task, normalized, TextResult(task=task.name, raw=written, text=written))
+                each = kind.parse(task, written, normalized)
+                check(task, normalized, each)
+                assert kind.check(task, normalized, each.to_dict()) is None, (task.name, written)
+            if kind.free_text:
+                assert runs[-1].text in runs[-1].written
         for result in runs:
             check(task, normalized, result)
             assert kind.check(task, normalized, result.to_dict()) is None, (task.name, result)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
+from ..consensus import consensus_order
 from ..constraints import Constraint
 from ..results import Result
 
@@ -47,6 +48,9 @@ class OutputKind:
     classification: bool = False
     #: a free-text answer: two items are duplicates only if their gold answers are the same too
     free_text: bool = False
+    #: ``EcomModel.run(consensus_of=n)`` applies: n answers written (greedy, then sampled), and one
+    #: answer kept by their agreement (``agreed``)
+    consensus: bool = False
     #: contextual label calibration applies (on tasks with a text input)
     calibrates: bool = False
     #: decoding never repeats an answer n-gram of this many tokens (0: no such rule); free text only,
@@ -57,6 +61,12 @@ class OutputKind:
     #: the trivial baseline: ``majority`` (the most frequent gold answer), ``source`` (the whole
     #: source text), ``empty`` (no answer) or ``inputs`` (the attribute values joined, else empty)
     baseline: str = "empty"
+
+    def agreed(self, task: Any, texts: Sequence[str], fields: Mapping[str, Any], *,
+               allow_none: bool = True) -> str:
+        """The raw answer kept among ``texts``, the answers written for one call (greedy first): here
+        the one that agrees most with the others by Rouge-L (minimum Bayes risk, ``consensus.py``)."""
+        return texts[consensus_order(texts)[0]]
 
     def options(self, task: Any, fields: Mapping[str, Any]) -> list[str]:
         """The closed answer set (labels, types, attributes, candidates or fixed options)."""

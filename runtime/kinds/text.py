@@ -18,6 +18,7 @@ class Text(OutputKind):
     result_type = TextResult
     metrics = ("rouge_l",)
     free_text = True
+    consensus = True
     baseline = "inputs"
     # 3 as in common summarisation set-ups (e.g. BART's no_repeat_ngram_size); chosen before measuring
     no_repeat_ngram = 3
