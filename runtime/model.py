@@ -300,7 +300,9 @@ class EcomModel:
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:
-        """Named entities of ``types`` in ``text``, each with its type and character offsets."""
+        """Named entities of ``types`` in ``text``, each with its type and character offsets: the
+        entities 3 of 8 answers hold (the task's default vote; ``run("ner", text=..., types=...,
+        consensus_of=1)`` for the greedy answer, about 4x faster)."""
         return self.run("ner", text=text, types=_listed(types))  # type: ignore[return-value]
 
     def detect_spans(self, text: str, types: Sequence[str]) -> SpansResult:

@@ -84,6 +84,17 @@ def test_a_title_can_be_the_consensus_of_several_answers(api):
     assert r.status_code == 422 and "consensus_of" in r.json()["detail"]
 
 
+def test_ner_votes_by_default_and_a_batch_can_ask_for_greedy(api):
+    body = {"text": "Anker power bank, 10000mAh", "types": ["Brand", "Product"]}
+    assert len(api.post("/v1/tasks/ner", json=body).json()["result"]["written"]) == 8  # NER's default
+    r = api.post("/v1/tasks/ner", json={**body, "consensus_of": 2})
+    assert r.status_code == 200 and len(r.json()["result"]["written"]) == 2, r.text
+    r = api.post("/v1/tasks/ner/batch", json={"items": [{"text": body["text"]}] * 2,
+                                              "defaults": {"types": body["types"], "consensus_of": 1}})
+    assert r.status_code == 200 and r.json()["n_ok"] == 2, r.text
+    assert all(item["result"]["written"] == [] for item in r.json()["items"])  # greedy
+
+
 @pytest.mark.parametrize("body, status, words", [
     ({"text": "ok", "labels": ["a", "b"], "colour": "red"}, 422, ["colour", "Extra inputs", "takes"]),
     ({"labels": ["a", "b"]}, 422, ["text", "Field required"]),
