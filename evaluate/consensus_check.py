@@ -9,7 +9,9 @@ answer kept is the one agreed among the first ``n`` written (``n = 1`` is the gr
 against the instance's target. Free text and answer spans keep the answer that agrees most with the
 others, scored by Rouge-L with the mean answer length; span lists keep the spans that at least
 ``k`` of the ``n`` answers hold, for every ``k`` from 1 to ``n`` (the task's own ``k`` marked), scored
-by micro-F1 over (type, text) pairs with the mean spans per answer.
+by micro-F1 over (type, text) pairs with the mean spans per answer. A long source that the run
+reads in pieces votes piece by piece; here its pieces' answers are joined and voted whole, which
+differs only where one span recurs in several pieces.
 """
 from __future__ import annotations
 

@@ -310,7 +310,9 @@ class EcomModel:
         return self.run("span_detection", text=text, types=_listed(types))  # type: ignore[return-value]
 
     def extract_attributes(self, text: str, attributes: Sequence[str]) -> SpansResult:
-        """Values of ``attributes`` in a product text; ``result.by_type()`` maps attribute -> values."""
+        """Values of ``attributes`` in a product text; ``result.by_type()`` maps attribute -> values.
+        Like ``extract_entities``, the values 3 of 8 answers hold (``consensus_of=1`` through ``run``
+        for the greedy answer)."""
         return self.run("attribute_extraction", text=text,
                         attributes=_listed(attributes))  # type: ignore[return-value]
 

@@ -52,6 +52,8 @@ TASK_TABLE: tuple[Task, ...] = (
                    "List the entity types found in the text."),
          required=("text", "types"), options_field="types"),
     # --- attributes -------------------------------------------------------------------------
+    # the vote of 8 answers as NER's (3 of 8): better on the validation split for both models and
+    # languages and on held-out MEPAVE (33.78 -> 35.16), at about 4x the time (evaluate/finetuned/consensus/)
     Task(name="attribute_extraction", family="attributes", output=TYPED_SPANS,
          summary="Values of the given attributes in a product text.",
          description="Attribute value extraction: find the values of product attributes in a product title or description.",
@@ -60,7 +62,7 @@ TASK_TABLE: tuple[Task, ...] = (
                    "Which attribute values does the product text mention? Give attribute and value.",
                    "Fill in the attributes from the product text; skip attributes it does not mention."),
          required=("text", "attributes"), options_field="attributes", source_field="text", max_new_tokens=128,
-         retype_with=Retyping("attribute_name", "value")),
+         retype_with=Retyping("attribute_name", "value"), consensus_of=8),
     Task(name="attribute_value", family="attributes", output=SPANS,
          summary="The value of one given attribute in a product text.",
          description="Single attribute value extraction from a product text.",
