@@ -73,7 +73,8 @@ class CostModel:
             raise TooSlowError(
                 f"this request would take about {est:.0f} s ({n_prompt} prompt tokens, up to "
                 f"{max_tokens} answer tokens) but {max(seconds_left, 0):.0f} s are left of the "
-                f"server's time limit; send a shorter text or fewer options")
+                f"server's time limit; send a shorter text, fewer options or a smaller consensus_of "
+                f"(1: one answer)")
 
 
 __all__ = ["CostModel", "TooSlowError", "call_budget"]

@@ -254,7 +254,7 @@ class EcomModel:
         hold (a vote). The result's ``written`` lists the answers in the order written (greedy
         first); a long source read in pieces votes piece by piece. Sampling is seeded, so a call
         repeats its answer. ``None``: the model's setting, then the task's ``Task.consensus_of`` (8
-        for title_generation, 1 = greedy only elsewhere).
+        for title_generation, ner and attribute_extraction, 1 = greedy only elsewhere).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless

@@ -43,7 +43,8 @@ class SpansResult(Result):
     """Entities, aspect terms or attribute values found in the input, with character offsets.
 
     ``dropped`` counts answer lines the model produced that were not a span of the input (or had an
-    unknown type); they are never returned.
+    unknown type); they are never returned. A vote of several answers (``written``) keeps only spans
+    of the input, so its ``dropped`` is 0.
     """
 
     spans: list[Span] = field(default_factory=list)

@@ -12,8 +12,9 @@ from .task import Retyping, Task
 TASK_TABLE: tuple[Task, ...] = (
     # --- entities ---------------------------------------------------------------------------
     # NER keeps the spans 3 of 8 answers hold (greedy + 7 samples, a vote: runtime/consensus.py):
-    # better on the English validation split and on held-out Lenovo NER (17.98 -> 21.46), at about
-    # 4x the time (evaluate/finetuned/consensus/); span detection measured worse held-out
+    # better on the validation split (both models, both languages) and on held-out Lenovo NER
+    # (17.98 -> 21.46), at about 4x the time (evaluate/finetuned/consensus/); span detection
+    # measured worse held-out
     Task(name="ner", family="entities", output=TYPED_SPANS,
          summary="Named entities of the given types in a product text.",
          description="Named entity recognition in e-commerce text: find product names, brands, components and attributes.",
