@@ -88,11 +88,11 @@ def run_realistic(config: RealisticConfig, command: Optional[str] = None,
     results.md to ``config.out``, and return the results object."""
     from ecomlm.runtime import EcomModel
     from ecomlm.runtime.atomic_io import atomic_write
-    from ecomlm.runtime.model_ref import resolve
+    from ecomlm.runtime.model_ref import resolve_all
 
     items = load_items(config.folder, config.tasks, config.limit)
     for ref in config.models:
-        resolve(ref)  # a bad reference fails before any model runs
+        resolve_all(ref)  # a bad reference fails before any model runs
     options: dict[str, Any] = {"n_ctx": config.n_ctx}
     if config.n_threads:
         options["n_threads"] = config.n_threads

@@ -48,6 +48,8 @@ class Example:
     pred: Answer
     gold: Answer
     raw: Optional[str] = None
+    #: every answer written for the item where it kept a consensus of several (greedy first)
+    written: Optional[list[str]] = None
     dropped: int = 0
     error: Optional[str] = None
     seconds: float = 0.0
@@ -55,7 +57,8 @@ class Example:
     def to_json(self, model: str) -> dict[str, Any]:
         return {"model": model, "task": self.task, "index": self.index, "catalog_task": self.catalog_task,
                 "pred": self.pred.to_json(), "gold": self.gold.to_json(), "raw": self.raw,
-                "dropped": self.dropped, "error": self.error, "seconds": round(self.seconds, 4)}
+                "dropped": self.dropped, "error": self.error, "seconds": round(self.seconds, 4),
+                **({"written": self.written} if self.written else {})}
 
 
 @dataclass
@@ -132,7 +135,7 @@ def run_task(model: Any, task: HeldoutTask, *, on_item: Optional[Callable[[], No
         dt = time.perf_counter() - t0
         examples.append(Example(task=task.name, index=i, catalog_task=m.catalog_task,
                                 pred=prediction(m, task, result), gold=gold(m, task, inst, fields),
-                                raw=getattr(result, "raw", None),
+                                raw=getattr(result, "raw", None), written=getattr(result, "written", None),
                                 dropped=int(getattr(result, "dropped", 0) or 0), error=error, seconds=dt))
         if on_item is not None:
             on_item()
@@ -214,9 +217,9 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
     tasks = load_heldout(config.heldout, config.tasks, config.limit)
     for t in tasks:
         mapping_for(t)  # an unknown task or a bad model reference fails before any model runs
-    from ecomlm.runtime.model_ref import resolve
+    from ecomlm.runtime.model_ref import resolve_all
     for ref in config.models:
-        resolve(ref)
+        resolve_all(ref)
     runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
                            n_threads=config.n_threads, progress=config.progress,
                            calibrate=config.calibrate, copy_spans=config.copy_spans,

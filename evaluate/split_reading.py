@@ -55,12 +55,13 @@ def by_language(items: Iterable[tuple[Any, Any, str]]) -> list[tuple[str, list[t
     return sorted(groups.items())
 
 
-def split_check_parser(prog: str, description: str, task_help: str, limit: int) -> argparse.ArgumentParser:
+def split_check_parser(prog: str, description: str, task_help: str, limit: int, *,
+                       data_required: bool = True) -> argparse.ArgumentParser:
     """The options the validation-split checks share (``calibration_check``, ``repeat_check``,
     ``extraction_check``): --data, --task (repeatable), --model, --lang, --limit, --threads,
     --no-specialists."""
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--data", required=True, help="a corpus split (val.jsonl from `ecomlm data build`)")
+    p.add_argument("--data", required=data_required, help="a corpus split (val.jsonl from `ecomlm data build`)")
     p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
     p.add_argument("--model", default="default")
     p.add_argument("--limit", type=int, default=limit, help="at most N instances a task")

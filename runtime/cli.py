@@ -34,7 +34,9 @@ N_CTX = bounded(int, 64, 1 << 20, "a context size in tokens")
 
 
 MODEL_REFS = ("default (English, fine-tuned, bundled), multilingual (English + Chinese; `bash scripts/setup.sh "
-              "multilingual`), base, gemma3-270m, a .gguf file, an ONNX folder or a Hugging Face folder")
+              "multilingual`), base, gemma3-270m, a .gguf file, an ONNX folder or a Hugging Face folder; "
+              "models joined by + are an ensemble (default+multilingual: both write the answers a vote or "
+              "consensus is kept over)")
 
 
 def add_backend_option(parser: argparse.ArgumentParser) -> None:

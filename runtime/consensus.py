@@ -77,3 +77,27 @@ def voted(answers: Sequence[Sequence[Item]], min_votes: int) -> list[Item]:
         for item in dict.fromkeys(items):
             votes[item] = votes.get(item, 0) + 1
     return [item for item, n in votes.items() if n >= min_votes]
+
+
+def voted_by_text(answers: Sequence[Sequence[tuple[Item, Item]]], min_votes: int) -> list[tuple[Item, Item]]:
+    """Typed items ``(type, text)``: the texts found in at least ``min_votes`` of ``answers`` whatever
+    their type, each with the type most of the answers holding it give it (a tie: the type seen
+    first), in the order first seen. Where ``voted`` splits a span's votes between the types the
+    model hesitates over, this counts them for the span and lets them pick its type."""
+    holders: dict[Item, int] = {}
+    types: dict[Item, dict[Item, int]] = {}
+    for items in answers:
+        seen_text: set = set()
+        for kind, text in dict.fromkeys(items):
+            if text not in seen_text:
+                seen_text.add(text)
+                holders[text] = holders.get(text, 0) + 1
+            counts = types.setdefault(text, {})
+            counts[kind] = counts.get(kind, 0) + 1
+    kept = []
+    for text, n in holders.items():
+        if n >= min_votes:
+            counts = types[text]
+            best = max(counts.values())
+            kept.append((next(k for k, c in counts.items() if c == best), text))
+    return kept

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from . import catalog
@@ -22,7 +23,7 @@ from .chunking import merge_chunks, source_chunks
 from .constraints import Constraint
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
-from .model_ref import ResolvedModel, resolve
+from .model_ref import ResolvedModel, ensemble_members, resolve, resolve_all
 from .models import input_language
 from .retyping import retype_spans
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
@@ -56,7 +57,8 @@ class EcomModel:
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
                  no_repeat_ngram: Optional[int] = None, consensus_of: Optional[int] = None,
-                 specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None) -> None:
+                 specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None,
+                 partners: Sequence["EcomModel"] = ()) -> None:
         if no_repeat_ngram is not None and no_repeat_ngram < 0:
             raise InvalidInputError(f"no_repeat_ngram must be 0 (off) or a positive n-gram size, "
                                     f"not {no_repeat_ngram}")
@@ -72,6 +74,11 @@ class EcomModel:
         self._calibrator = ContextualCalibrator()
         self._specialist_loader = specialist_loader
         self._specialists: dict[str, Backend] = {}
+        #: the other models of an ensemble (``load("a+b")``): where a call writes several answers,
+        #: each partner writes as many on the same input, in a thread of its own, and the consensus
+        #: is kept over all of them (``run``); every other call is answered by this model alone
+        self.partners: tuple[EcomModel, ...] = tuple(partners)
+        self._pool: Optional[ThreadPoolExecutor] = None
 
     @classmethod
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
@@ -92,8 +99,29 @@ class EcomModel:
         the same base with an adapter trained on that task alone) answer their tasks, each loaded on
         its task's first call; ``False`` answers every task with the model's one adapter.
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
-        ``n_threads_decode``, by default 1 while threads sleep between work)."""
+        ``n_threads_decode``, by default 1 while threads sleep between work).
+        An ensemble, ``"default+multilingual"``: each model is loaded with these settings; where a
+        call writes several answers (``consensus_of`` > 1), every model writes that many, the others
+        each in a thread of their own (with ``n_threads=1``, one core each), and the consensus of all
+        of them is kept; any other call is answered by the first model (``partners``)."""
         _check_consensus_of(consensus_of)  # before the slow part
+        members = ensemble_members(ref)
+        if len(members) > 1:
+            resolve_all(ref)  # a bad member fails before any loads
+            settings = dict(backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
+                            chunk=chunk, no_repeat_ngram=no_repeat_ngram, consensus_of=consensus_of,
+                            specialists=specialists, **options)
+            loaded: list[EcomModel] = []
+            try:
+                for member in members:
+                    loaded.append(cls.load(member, **settings))
+            except BaseException:
+                for model in loaded:
+                    model.close()
+                raise
+            first = loaded[0]
+            first.partners = tuple(loaded[1:])
+            return first
         resolved = resolve(ref)
         loader = None
         if specialists and resolved.specialists:
@@ -115,6 +143,7 @@ class EcomModel:
         if unknown:
             raise InvalidInputError(f"variant: unknown setting(s) {unknown}; known: {sorted(current)}")
         other = EcomModel(self.backend, self.resolved, specialist_loader=self._specialist_loader,
+                          partners=[partner.variant(**settings) for partner in self.partners],
                           **{**current, **settings})
         other._specialists = self._specialists
         return other
@@ -207,6 +236,28 @@ class EcomModel:
         return texts + [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram,
                                          pick=EpsilonSampler(seed)) for seed in range(1, n)]
 
+    def _written(self, task: Task, fields: Mapping[str, Any], max_tokens: int, truncate: bool,
+                 constraint: Optional[Constraint], n: int) -> list[str]:
+        """This model's ``n`` answers to a call (as an ensemble's partner: its own prompt, the caller's
+        constraint, which depends on the fields only)."""
+        fields = dict(fields)
+        return self._generate(task, fields, self._fit(task, fields, max_tokens, truncate), max_tokens,
+                              constraint, n)
+
+    def _ensemble_written(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
+                          truncate: bool, constraint: Optional[Constraint], n: int) -> list[str]:
+        """The ``n`` answers of this model and, where ``n`` > 1, ``n`` of each partner's, interleaved
+        (this model's greedy answer first): the partners decode in threads while this model does."""
+        if not self.partners or n == 1:
+            return self._generate(task, fields, prompt, max_tokens, constraint, n)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.partners), thread_name_prefix="ecomlm-partner")
+        futures = [self._pool.submit(partner._written, task, fields, max_tokens, truncate, constraint, n)
+                   for partner in self.partners]
+        own = self._generate(task, fields, prompt, max_tokens, constraint, n)
+        answers = [own] + [future.result() for future in futures]
+        return [text for row in zip(*answers) for text in row]
+
     def _chunk_words(self, task: Task, chunk: Optional[bool]) -> Optional[int]:
         """Words a piece of a long source may hold, or None to read the source whole."""
         if not task.chunkable:
@@ -254,7 +305,9 @@ class EcomModel:
         hold (a vote). The result's ``written`` lists the answers in the order written (greedy
         first); a long source read in pieces votes piece by piece. Sampling is seeded, so a call
         repeats its answer. ``None``: the model's setting, then the task's ``Task.consensus_of`` (8
-        for title_generation, ner and attribute_extraction, 1 = greedy only elsewhere).
+        for title_generation, ner and attribute_extraction, 1 = greedy only elsewhere). An ensemble
+        (``load("default+multilingual")``) writes that many answers with each of its models and
+        keeps the consensus of all of them; ``consensus_of=1`` is the first model's greedy answer.
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -278,7 +331,7 @@ class EcomModel:
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         n_answers = self._consensus_of(t, consensus_of)
-        texts = self._generate(t, normalized, prompt, max_tokens, constraint, n_answers)
+        texts = self._ensemble_written(t, normalized, prompt, max_tokens, truncate, constraint, n_answers)
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         allow = allow_none or not self.copy_spans
         raw = texts[0] if len(texts) == 1 else t.kind.agreed(t, texts, normalized, allow_none=allow)
@@ -366,6 +419,11 @@ class EcomModel:
         return self.run("summarize", reviews=_listed(reviews))  # type: ignore[return-value]
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        for partner in self.partners:
+            partner.close()
         for backend in self._specialists.values():
             backend.close()
         self._specialists.clear()
@@ -378,8 +436,8 @@ class EcomModel:
         self.close()
 
     def __repr__(self) -> str:
-        ref = self.resolved.ref if self.resolved else self.backend.source
-        return f"EcomModel({ref!r}, backend={self.backend.name!r})"
+        refs = [m.resolved.ref if m.resolved else m.backend.source for m in (self, *self.partners)]
+        return f"EcomModel({'+'.join(refs)!r}, backend={self.backend.name!r})"
 
 
 __all__ = ["EcomModel"]

@@ -11,6 +11,8 @@
   adapter. See ``ecomlm.runtime.models`` for the list of shipped models.
 - a ``.gguf`` file; a folder with ``*.onnx`` files (ONNX Runtime); a folder with ``config.json``
   (a Hugging Face model, run with PyTorch).
+- several of these joined by ``+`` (``default+multilingual``): an ensemble (``ensemble_members``),
+  loaded by ``EcomModel.load``.
 """
 from __future__ import annotations
 
@@ -97,6 +99,29 @@ def default_adapter() -> Optional[Path]:
     return DEFAULT_ADAPTER if DEFAULT_ADAPTER.exists() else None
 
 
+#: joins the models of an ensemble reference, e.g. ``default+multilingual`` (``EcomModel.load``)
+ENSEMBLE_SEP = "+"
+
+
+def ensemble_members(ref: str | os.PathLike[str]) -> list[str]:
+    """The references of the models ``ref`` names: ``a+b`` (an ensemble: each writes answers, the
+    consensus of all of them is kept) gives ``["a", "b"]``; one model (or a path that exists, ``+``
+    in its name or not) gives ``[ref]``."""
+    text = str(ref)
+    if ENSEMBLE_SEP not in text or Path(text).expanduser().exists():
+        return [text]
+    members = [part.strip() for part in text.split(ENSEMBLE_SEP)]
+    if not all(members):
+        raise ModelLoadError(f"model {text!r}: an ensemble joins model references with "
+                             f"{ENSEMBLE_SEP!r}, e.g. 'default{ENSEMBLE_SEP}multilingual'; one of them is empty")
+    return members
+
+
+def resolve_all(ref: str | os.PathLike[str]) -> list[ResolvedModel]:
+    """``resolve`` each model ``ref`` names (``ensemble_members``): a bad one fails before any loads."""
+    return [resolve(member) for member in ensemble_members(ref)]
+
+
 def resolve(ref: str | os.PathLike[str] = "default") -> ResolvedModel:
     """Resolve ``ref``; raise ``ModelLoadError`` naming the fix when it points at nothing usable."""
     from .models import MODELS  # the registry imports this module: imported here
@@ -107,7 +132,10 @@ def resolve(ref: str | os.PathLike[str] = "default") -> ResolvedModel:
     path = Path(text).expanduser()
     if not path.exists():
         raise ModelLoadError(f"model {text!r} does not exist; use 'default', 'base', a .gguf file, "
-                             f"an ONNX folder or a Hugging Face model folder")
+                             f"an ONNX folder or a Hugging Face model folder"
+                             + (f" (an ensemble such as 'default{ENSEMBLE_SEP}multilingual' is loaded by "
+                                f"EcomModel.load, `ecomlm run` and `ecomlm eval`, one model at a time "
+                                f"elsewhere)" if ENSEMBLE_SEP in text else ""))
     if path.is_file():
         return ResolvedModel(text, "gguf", path)
     if any(path.glob("*.onnx")):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ecomlm.runtime.backends.sampling import GREEDY, EpsilonSampler
-from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units, voted
+from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units, voted, voted_by_text
 
 
 def test_units_are_cjk_characters_and_lower_cased_words():
@@ -113,6 +113,16 @@ def test_voted_keeps_items_enough_answers_hold_in_first_seen_order():
     assert voted(answers, 3) == []
 
 
+def test_voted_by_text_counts_a_span_whatever_its_type_and_gives_it_the_most_given_type():
+    answers = [[("Brand", "X1"), ("Attribute", "14 inch")], [("Product", "X1")], [("Product", "X1")],
+               [("Component", "X1"), ("Attribute", "14 inch")]]
+    assert voted(answers, 3) == []  # split between types, no (type, text) pair has 3 votes
+    assert voted_by_text(answers, 3) == [("Product", "X1")]  # 4 answers hold X1, 2 of them as Product
+    assert voted_by_text(answers, 2) == [("Product", "X1"), ("Attribute", "14 inch")]
+    assert voted_by_text(answers, 5) == []
+    assert voted_by_text([[("Brand", "X1")], [("Product", "X1")]], 2) == [("Brand", "X1")]  # tie: first seen
+
+
 def test_a_span_list_keeps_the_spans_enough_answers_hold():
     from ecomlm.runtime import catalog
 
@@ -130,6 +140,10 @@ def test_a_span_list_keeps_the_spans_enough_answers_hold():
     assert kind.voted_answer(task, texts, fields, 4) == "None"  # no span in all four
     # an answer required: the greedy answer where no span has the votes
     assert kind.voted_answer(task, texts, fields, 4, allow_none=False) == texts[0]
+    retyped = ["Brand: ThinkPad X1", "Product: ThinkPad X1", "Product: ThinkPad X1\nBrand: Lenovo", "None"]
+    assert kind.voted_answer(task, retyped, fields, 2) == "Product: ThinkPad X1"
+    assert kind.voted_answer(task, retyped, fields, 3) == "None"
+    assert kind.voted_answer(task, retyped, fields, 3, by_text=True) == "Product: ThinkPad X1"
 
 
 def test_model_votes_on_span_answers_piece_by_piece(base_model):
@@ -175,6 +189,68 @@ def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
     rows = list(_span_rows(task, [(fields, texts, "Brand: Lenovo\nProduct: ThinkPad X1")], [1, 2]))
     assert [(rule, round(f1, 2), size) for rule, f1, size in rows] == [
         ("1, spans held by >= 1", 66.67, 1.0), ("2, spans held by >= 1 (the task's)", 100.0, 2.0),
-        ("2, spans held by >= 2", 66.67, 1.0)]
+        ("2, spans held by >= 2", 66.67, 1.0),
+        ("2, texts, most given type held by >= 1", 100.0, 2.0), ("2, texts, most given type held by >= 2", 66.67, 1.0)]
     with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):
         _counts("0,2")
+
+
+def test_consensus_check_scores_saved_answers_and_an_ensemble_of_two_files(tmp_path, capsys):
+    """``--save`` then ``--load`` scores the same answers without a model; two files are one ensemble,
+    each instance's answers interleaved file by file (the first file's greedy answer first)."""
+    from ecomlm.evaluate.consensus_check import _loaded, _save, main
+    from ecomlm.runtime import catalog
+
+    task = catalog.get_task("ner")
+    fields = catalog.normalize_fields(task, {"text": "Lenovo ThinkPad X1", "types": ["Brand", "Product"]})
+    gold = "Brand: Lenovo\nProduct: ThinkPad X1"
+    _save(tmp_path / "a.jsonl", "ner", "en", [(fields, ["Brand: Lenovo", "Product: ThinkPad X1"], gold)])
+    _save(tmp_path / "b.jsonl", "ner", "en", [(fields, ["Product: ThinkPad X1", "Brand: ThinkPad X1"], gold)])
+    [(loaded_task, lang, written, seconds)] = _loaded([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], [task], None)
+    assert (loaded_task.name, lang, seconds) == ("ner", "en", None)
+    assert written == [(fields, ["Brand: Lenovo", "Product: ThinkPad X1", "Product: ThinkPad X1",
+                                 "Brand: ThinkPad X1"], gold)]
+    assert main(["--load", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--task", "ner",
+                 "--counts", "2,4"]) == 0
+    out = capsys.readouterr().out
+    assert "| ner | en | 1 | 2, spans held by >= 1 (the task's) | micro-F1 | 100.00 |" in out  # a's greedy, b's greedy
+    assert "| ner | en | 1 | 4, spans held by >= 2 (the task's) | micro-F1 | 66.67 |" in out  # ThinkPad X1 twice
+    _save(tmp_path / "c.jsonl", "ner", "en", [({**fields, "text": "Other"}, ["None"], gold)])
+    with pytest.raises(SystemExit, match="different instances"):
+        list(_loaded([tmp_path / "a.jsonl", tmp_path / "c.jsonl"], [task], None))
+
+
+def test_ensemble_members_split_a_reference_on_plus_unless_it_is_a_path(tmp_path):
+    from ecomlm.runtime.errors import ModelLoadError
+    from ecomlm.runtime.model_ref import ensemble_members
+
+    assert ensemble_members("default+multilingual") == ["default", "multilingual"]
+    assert ensemble_members("default") == ["default"]
+    odd = tmp_path / "a+b.gguf"
+    odd.write_bytes(b"")
+    assert ensemble_members(odd) == [str(odd)]  # a file of that name is one model
+    with pytest.raises(ModelLoadError, match="one of them is empty"):
+        ensemble_members("default+")
+
+
+def test_an_ensemble_votes_over_the_answers_each_of_its_models_writes(base_gguf):
+    """``load("base+default")``: each model writes the call's answers (the partner in its own thread),
+    interleaved, the first model's greedy answer first; the vote is kept over all of them; a greedy
+    call is the first model's alone."""
+    from ecomlm.runtime import EcomModel, catalog
+
+    fields = {"text": "Anker power bank, 10000mAh, black", "types": ["Brand", "Product", "Attribute"]}
+    task = catalog.get_task("ner")
+    normalized = catalog.normalize_fields(task, fields)
+    spans = lambda raw: [(s.type, s.text) for s in task.kind.parse(task, raw, normalized).spans]  # noqa: E731
+    with EcomModel.load("base", n_ctx=2048) as base, EcomModel.load("default", n_ctx=2048) as tuned:
+        own = base.run("ner", consensus_of=3, **fields).written
+        theirs = tuned.run("ner", consensus_of=3, **fields).written
+        greedy = base.run("ner", consensus_of=1, **fields).raw
+    assert own != theirs  # two different models: the test below can tell them apart
+    with EcomModel.load("base+default", n_ctx=2048) as ensemble:
+        assert [p.resolved.ref for p in ensemble.partners] == ["default"]
+        result = ensemble.run("ner", consensus_of=3, **fields)
+        assert result.written == [own[0], theirs[0], own[1], theirs[1], own[2], theirs[2]]
+        assert [(s.type, s.text) for s in result.spans] == spans(task.kind.agreed(task, result.written, normalized))
+        assert ensemble.run("ner", consensus_of=1, **fields).raw == greedy

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..consensus import voted
+from ..consensus import voted, voted_by_text
 from ..constraints import NONE_ANSWER, Constraint, CopyLines, FreeLines, PrefixedLines
 from ..results import AnswerResult, SpansResult
 from ..spans import find_span, locate_all
@@ -38,6 +38,9 @@ class _SpanLines(OutputKind):
     #: 3 of 8, the best of 2, 3, 4 of 8 on the English validation split of both NER and span
     #: detection (evaluate/finetuned/consensus/), near half the F1 reached, as theory says
     vote_share = 0.375
+    #: typed spans: count a span's votes whatever type each answer gives it, then give it the type
+    #: most of them do (``consensus.voted_by_text``), instead of voting on (type, text) pairs
+    vote_by_text = False
 
     def votes_needed(self, n: int) -> int:
         """Answers of ``n`` that must hold a span for the consensus to keep it."""
@@ -49,13 +52,16 @@ class _SpanLines(OutputKind):
         return self.voted_answer(task, texts, fields, self.votes_needed(len(texts)), allow_none=allow_none)
 
     def voted_answer(self, task: Any, texts: Sequence[str], fields: Mapping[str, Any], min_votes: int, *,
-                     allow_none: bool = True) -> str:
+                     allow_none: bool = True, by_text: Optional[bool] = None) -> str:
         """One answer holding each (type, text) span found in at least ``min_votes`` of ``texts``, in the
-        order first seen (``consensus.voted``); the first text (the greedy answer) where none is and an
-        answer is required."""
+        order first seen (``consensus.voted``; ``by_text``, default ``vote_by_text``: each text found in
+        that many whatever its type, with its most given type, ``consensus.voted_by_text``); the first
+        text (the greedy answer) where none is and an answer is required."""
         found = [[(s.type, s.text) for s in self.parse(task, t, fields, allow_none=allow_none).spans]
                  for t in texts]
-        kept = voted(found, min_votes)
+        if by_text is None:
+            by_text = self.vote_by_text
+        kept = voted_by_text(found, min_votes) if by_text and self.typed else voted(found, min_votes)
         if not kept and not allow_none:
             return texts[0]
         return self.format(task, kept if self.typed else [text for _, text in kept])
