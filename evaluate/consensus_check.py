@@ -73,7 +73,6 @@ def _span_rows(task: catalog.Task, written: list[tuple[dict, list[str], str]], c
 
 def _save(path: Path, task: str, lang: str, written: list[tuple[dict, list[str], str]]) -> None:
     """Append one task's written answers to ``path`` (JSONL, a line per instance)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as f:
         for fields, texts, target in written:
             f.write(json.dumps({"task": task, "lang": lang, "fields": fields, "written": texts,
@@ -88,6 +87,9 @@ def _decoded(args: argparse.Namespace, tasks: Sequence[catalog.Task]
     from tqdm import tqdm
 
     options = {"n_threads": args.threads} if args.threads else {}
+    if args.save:  # a new run's answers, not appended to an older run's
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text("", encoding="utf-8")
     model = EcomModel.load(args.model, specialists=not args.no_specialists, **options)
     try:
         for task in tasks:

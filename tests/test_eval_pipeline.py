@@ -111,8 +111,9 @@ def test_eval_cli_on_a_five_instance_slice_with_the_bundled_model(tmp_path, caps
     for p in by_task["EN-Lenovo-NER-NER"]:
         for type_, term in p["pred"]["items"]:
             assert type_ in ("Attribute", "Brand", "Component", "Product") and term in TITLES[p["index"]]
+        assert len(p["written"]) == 8  # NER's vote of 8: every answer written is kept beside the voted one
     for p in by_task["EN-ABSA-CLS-review_topic_category"]:
-        assert len(p["pred"]["items"]) == 1
+        assert len(p["pred"]["items"]) == 1 and "written" not in p  # a label: one answer
     qa = by_task["EN-Reddit_QA-Extract-Extract_QA"]
     assert model["tasks"]["EN-Reddit_QA-Extract-Extract_QA"]["rouge_l"] == pytest.approx(
         metrics.mean_rouge_l([p["pred"]["text"] for p in qa], [p["gold"]["text"] for p in qa], "en"))
