@@ -23,7 +23,7 @@ from .chunking import merge_chunks, source_chunks
 from .constraints import Constraint
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
-from .model_ref import ResolvedModel, ensemble_members, resolve, resolve_all
+from .model_ref import ENSEMBLE_SEP, ResolvedModel, ensemble_members, resolve, resolve_all
 from .models import input_language
 from .retyping import retype_spans
 from .results import AnswerResult, LabelResult, MatchResult, Result, SpansResult, TextResult
@@ -437,7 +437,7 @@ class EcomModel:
 
     def __repr__(self) -> str:
         refs = [m.resolved.ref if m.resolved else m.backend.source for m in (self, *self.partners)]
-        return f"EcomModel({'+'.join(refs)!r}, backend={self.backend.name!r})"
+        return f"EcomModel({ENSEMBLE_SEP.join(refs)!r}, backend={self.backend.name!r})"
 
 
 __all__ = ["EcomModel"]
