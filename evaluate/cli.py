@@ -12,7 +12,9 @@ from ecomlm.runtime.cli import SWITCHES, add_models_options
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score models on the EcomGPT held-out tasks",
                        description="Run each model on the held-out tasks (through the task catalog) and "
-                                   "write results.json, predictions.jsonl, results.md and results.png.")
+                                   "write results.json, predictions.jsonl, results.md and results.png. Each "
+                                   "answered item is kept in OUT/eval-journal.jsonl until the results are "
+                                   "written: a stopped run continues with the same command and --resume.")
     p.add_argument("--heldout", required=True, type=Path,
                    help="folder of the held-out tasks (<Dataset>/tasks/<task>/{meta-info,test}.json), "
                         "e.g. ../shared/ecomgpt_heldout")
@@ -46,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-none", choices=("mapping", "always"), default="mapping",
                    help="the 'None' answer of span tasks: as each task's mapping says (Reddit QA "
                         "requires an answer), or always allowed (to measure what requiring buys)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a stopped run of the same models and settings into the same --out: "
+                        "the items it answered (OUT/eval-journal.jsonl) are kept, the others answered")
+    p.add_argument("--fresh", action="store_true",
+                   help="discard a stopped run's answers in --out and start over")
     p.set_defaults(func=cmd_eval)
 
 
@@ -81,7 +88,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         retype=SWITCHES[args.retype],
                         chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
                         consensus_of=args.consensus_of, specialists=not getattr(args, "no_specialists", False),
-                        copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always")
+                        copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always",
+                        resume=args.resume, fresh=args.fresh)
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)
     for ref, r in results["models"].items():

@@ -85,7 +85,8 @@ def render_markdown(results: dict[str, Any], title: str = "Held-out evaluation (
     if runs:
         lines += ["", "| model | backend | load s | run s | failed items |", "|---|---|---|---|---|"]
         for ref, r in runs.items():
-            lines.append(f"| {ref} | {r['backend']} | {r['load_s']} | {r['run_s']} | {r['errors']} |")
+            run_s = f"{r['run_s']} (and {r['resumed']} items from the stopped run it resumed)" if r.get("resumed") else r["run_s"]
+            lines.append(f"| {ref} | {r['backend']} | {r['load_s']} | {run_s} | {r['errors']} |")
     return "\n".join(lines) + "\n"
 
 

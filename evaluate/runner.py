@@ -1,17 +1,19 @@
 """Running models on the held-out tasks and scoring them: the function behind ``ecomlm eval``."""
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import EcomError
 
 from . import metrics
 from .heldout import HeldoutTask, load_heldout
+from .journal import EvalJournal, file_identity, items_digest
 from .mapping import METRIC_NAMES, Answer, TaskMapping, gold, mapping_for, prediction
 
 
@@ -36,6 +38,8 @@ class EvalConfig:
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
+    resume: bool = False              # True: continue the stopped run whose journal is in ``out``
+    fresh: bool = False               # True: discard the stopped run's journal in ``out``, start over
 
 
 @dataclass
@@ -70,6 +74,8 @@ class ModelRun:
     load_s: float
     examples: dict[str, list[Example]] = field(default_factory=dict)
     run_s: float = 0.0
+    #: items read back from an earlier, stopped part of the run (``journal.py``) instead of answered
+    resumed: int = 0
 
 
 def score_examples(examples: Sequence[Example], task: HeldoutTask,
@@ -115,14 +121,20 @@ def pooled(task_scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_task(model: Any, task: HeldoutTask, *, on_item: Optional[Callable[[], None]] = None,
-             force_allow_none: bool = False) -> list[Example]:
+             force_allow_none: bool = False, done: Optional[Mapping[int, Example]] = None,
+             on_example: Optional[Callable[[Example], None]] = None) -> list[Example]:
     """Run ``model`` (an ``EcomModel``) over every instance of ``task``; an item that fails (input
     the catalog refuses, a context that cannot fit) is recorded with its error and an empty answer.
-    ``force_allow_none`` allows the "None" answer even where the mapping requires an answer."""
+    ``force_allow_none`` allows the "None" answer even where the mapping requires an answer.
+    ``done``: items answered before (by index), kept as they are; ``on_example`` is called with each
+    newly answered one, ``on_item`` after it."""
     m = mapping_for(task)
     ctask = catalog.get_task(m.catalog_task)
     examples: list[Example] = []
     for i, inst in enumerate(task.instances):
+        if done is not None and i in done:
+            examples.append(done[i])
+            continue
         fields = m.build_fields(task, inst)
         result, error = None, None
         t0 = time.perf_counter()
@@ -133,10 +145,13 @@ def run_task(model: Any, task: HeldoutTask, *, on_item: Optional[Callable[[], No
         except EcomError as e:
             error = str(e)
         dt = time.perf_counter() - t0
-        examples.append(Example(task=task.name, index=i, catalog_task=m.catalog_task,
-                                pred=prediction(m, task, result), gold=gold(m, task, inst, fields),
-                                raw=getattr(result, "raw", None), written=getattr(result, "written", None),
-                                dropped=int(getattr(result, "dropped", 0) or 0), error=error, seconds=dt))
+        example = Example(task=task.name, index=i, catalog_task=m.catalog_task,
+                          pred=prediction(m, task, result), gold=gold(m, task, inst, fields),
+                          raw=getattr(result, "raw", None), written=getattr(result, "written", None),
+                          dropped=int(getattr(result, "dropped", 0) or 0), error=error, seconds=dt)
+        examples.append(example)
+        if on_example is not None:
+            on_example(example)
         if on_item is not None:
             on_item()
     return examples
@@ -147,8 +162,21 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                    progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
                    force_allow_none: bool = False, retype: Optional[bool] = None,
                    chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-                   consensus_of: Optional[int] = None, specialists: bool = True) -> ModelRun:
-    """Load ``ref`` and run it over ``tasks`` with a progress bar."""
+                   consensus_of: Optional[int] = None, specialists: bool = True,
+                   journal: Optional[EvalJournal] = None) -> ModelRun:
+    """Load ``ref`` and run it over ``tasks`` with a progress bar. With a ``journal``, the items it
+    holds for ``ref`` are kept, each new one is recorded in it, and a model with nothing left to
+    answer is not loaded."""
+    total = sum(len(t.instances) for t in tasks)
+    done = {t.name: journal.done(ref, t.name) for t in tasks} if journal is not None else {}
+    resumed = sum(len(d) for d in done.values())
+    earlier = journal.loaded(ref) if journal is not None else None
+    if earlier is not None and resumed == total:  # every item answered before the stop
+        run = ModelRun(ref=ref, backend=earlier["backend"], load_s=earlier["load_s"], resumed=resumed)
+        for task in tasks:
+            run.examples[task.name] = [done[task.name][i] for i in range(len(task.instances))]
+        return run
+
     from ecomlm.runtime import EcomModel
 
     options: dict[str, Any] = {"n_ctx": n_ctx}
@@ -159,24 +187,46 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                            chunk=chunk, no_repeat_ngram=no_repeat_ngram, consensus_of=consensus_of,
                            specialists=specialists,
                            **options)
-    run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0)
+    run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0, resumed=resumed)
+    record = None
+    if journal is not None:
+        journal.record_load(ref, run.backend, run.load_s)
+        record = lambda example: journal.record(ref, example)  # noqa: E731
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=sum(len(t.instances) for t in tasks), desc=f"eval {ref}", unit="item")
+        bar = tqdm(total=total, initial=resumed, desc=f"eval {ref}", unit="item")
     t1 = time.perf_counter()
     try:
         for task in tasks:
             if bar is not None:
                 bar.set_postfix_str(task.name[:40])
             run.examples[task.name] = run_task(model, task, force_allow_none=force_allow_none,
-                                               on_item=bar.update if bar is not None else None)
+                                               on_item=bar.update if bar is not None else None,
+                                               done=done.get(task.name), on_example=record)
     finally:
         if bar is not None:
             bar.close()
         model.close()
     run.run_s = time.perf_counter() - t1
     return run
+
+
+def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any]:
+    """What decides ``config``'s answers, for its journal: the items, the models' files and every
+    setting but the thread count and the output's looks."""
+    from ecomlm.runtime.model_ref import resolve_all
+
+    def files(resolved: Any) -> list[Any]:
+        paths = [resolved.path, resolved.adapter, *(s.adapter for s in resolved.specialists)]
+        return [entry for p in paths if p is not None for entry in file_identity(Path(p))]
+
+    settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
+                                                "no_repeat_ngram", "consensus_of", "specialists",
+                                                "copy_spans", "force_allow_none")}
+    return {"items": {t.name: items_digest(t.instances) for t in tasks},
+            "models": {ref: [files(r) for r in resolve_all(ref)] for ref in config.models},
+            "settings": settings}
 
 
 def build_results(runs: Sequence[ModelRun], tasks: Sequence[HeldoutTask],
@@ -198,7 +248,8 @@ def build_results(runs: Sequence[ModelRun], tasks: Sequence[HeldoutTask],
         models[run.ref] = {"tasks": scores, "pooled": pooled(scores)}
     meta: dict[str, Any] = {
         "runs": {r.ref: {"backend": r.backend, "load_s": round(r.load_s, 3), "run_s": round(r.run_s, 1),
-                         "errors": sum(e.error is not None for ex in r.examples.values() for e in ex)}
+                         "errors": sum(e.error is not None for ex in r.examples.values() for e in ex),
+                         "resumed": r.resumed}
                  for r in runs},
         "mapping": {t.name: mapping_for(t).catalog_task for t in tasks},
     }
@@ -211,7 +262,9 @@ def build_results(runs: Sequence[ModelRun], tasks: Sequence[HeldoutTask],
 def run_eval(config: EvalConfig, command: Optional[str] = None,
              machine: Optional[str] = None) -> dict[str, Any]:
     """Evaluate every model of ``config`` and write results.json, predictions.jsonl, results.md and
-    results.png to ``config.out``; return the results object."""
+    results.png to ``config.out``; return the results object. Each answered item goes to the
+    journal in ``config.out`` (``journal.py``) as it comes; ``config.resume`` continues a stopped
+    run of the same setup from it, ``config.fresh`` discards it."""
     from . import report
 
     tasks = load_heldout(config.heldout, config.tasks, config.limit)
@@ -220,17 +273,30 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
     from ecomlm.runtime.model_ref import resolve_all
     for ref in config.models:
         resolve_all(ref)
-    runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
-                           n_threads=config.n_threads, progress=config.progress,
-                           calibrate=config.calibrate, copy_spans=config.copy_spans,
-                           force_allow_none=config.force_allow_none, retype=config.retype, chunk=config.chunk,
-                           no_repeat_ngram=config.no_repeat_ngram, consensus_of=config.consensus_of,
-                           specialists=config.specialists)
-            for ref in config.models]
+    journal = EvalJournal.open(Path(config.out), run_setup(config, tasks), resume=config.resume,
+                               fresh=config.fresh)
+    if journal.note:
+        print(f"ecomlm eval: {journal.note}", file=sys.stderr)
+    try:
+        runs = [evaluate_model(ref, tasks, backend=config.backend, n_ctx=config.n_ctx,
+                               n_threads=config.n_threads, progress=config.progress,
+                               calibrate=config.calibrate, copy_spans=config.copy_spans,
+                               force_allow_none=config.force_allow_none, retype=config.retype,
+                               chunk=config.chunk, no_repeat_ngram=config.no_repeat_ngram,
+                               consensus_of=config.consensus_of, specialists=config.specialists,
+                               journal=journal)
+                for ref in config.models]
+    except BaseException:
+        journal.close()  # kept for the next run of the same setup
+        if journal.answered:
+            print(f"ecomlm eval: stopped; the {journal.answered} items answered are kept in {journal.path}: "
+                  f"the same command with --resume continues the run", file=sys.stderr)
+        raise
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)
+    journal.finish()
     return results
 
 
 __all__ = ["EvalConfig", "Example", "ModelRun", "score_examples", "majority_baseline", "pooled",
-           "run_task", "evaluate_model", "build_results", "run_eval"]
+           "run_task", "evaluate_model", "run_setup", "build_results", "run_eval"]

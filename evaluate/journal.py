@@ -1,0 +1,183 @@
+"""What a running ``ecomlm eval`` has answered so far, so that a stopped run resumes where it stopped.
+
+A held-out evaluation runs for tens of minutes on a CPU (250 items of NER with its vote of 8 answers
+take about 35 minutes on one core), and a laptop lid, a Ctrl-C or a session limit stops it. Every
+answered item is appended to ``OUT/eval-journal.jsonl`` as it is scored (one JSON line, flushed);
+the same command with ``--resume`` reads the journal back and answers only the items it lacks
+(``--fresh`` discards it; with neither, a journal in OUT is an error that names both, as
+``ecomlm run --resume`` / ``--force`` treat a batch output). The journal's first line is the run's
+*setup*: the held-out items, the models' files and every setting that changes an answer (not
+``--threads``); ``--resume`` refuses a journal of another setup and says what differs. The code is
+not part of the setup: resume with the code that began the run. Once results.json and the rest are
+written, the journal is deleted.
+
+Lines: ``{"setup": {...}}`` first, then ``{"loaded": REF, "backend": ..., "load_s": ...}`` as each
+model loads and ``{"example": {...}}`` per item (``Example.to_json``). A last line cut short by a
+crash is ignored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Optional, TextIO
+
+from ecomlm.runtime.atomic_io import atomic_write
+from ecomlm.runtime.errors import InvalidInputError
+
+from .mapping import Answer
+
+#: the journal's file name inside ``ecomlm eval``'s output folder
+JOURNAL_NAME = "eval-journal.jsonl"
+
+
+def file_identity(path: Path) -> list[list[Any]]:
+    """(path, bytes, mtime_ns) of ``path``, or of every file under it when it is a folder: a model
+    file replaced in place (a new adapter) gives another identity."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+
+
+def items_digest(instances: Iterable[Any]) -> str:
+    """A short digest of a task's items (its test.json lines, as loaded)."""
+    h = hashlib.sha256()
+    for inst in instances:
+        h.update(json.dumps(inst, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def example_from_json(rec: dict[str, Any]) -> Any:
+    """The ``Example`` a ``to_json`` line holds."""
+    from .runner import Example
+
+    answer = lambda a: Answer(items=tuple((i[0], i[1]) for i in a["items"]), text=a["text"])  # noqa: E731
+    return Example(task=rec["task"], index=rec["index"], catalog_task=rec["catalog_task"],
+                   pred=answer(rec["pred"]), gold=answer(rec["gold"]), raw=rec.get("raw"),
+                   written=rec.get("written"), dropped=rec.get("dropped", 0), error=rec.get("error"),
+                   seconds=rec.get("seconds", 0.0))
+
+
+class EvalJournal:
+    """The items one ``ecomlm eval`` setup has answered; ``open`` it, then ``record`` each new one."""
+
+    def __init__(self, path: Path, setup: dict[str, Any], file: TextIO,
+                 examples: dict[tuple[str, str, int], Any], loaded: dict[str, dict[str, Any]],
+                 note: Optional[str]) -> None:
+        self.path = path
+        self.setup = setup
+        self._file = file
+        self._examples = examples
+        self._loaded = loaded
+        #: what ``open`` did with an earlier journal, for the user (``None``: there was none)
+        self.note = note
+
+    @classmethod
+    def open(cls, out: Path, setup: dict[str, Any], *, resume: bool = False,
+             fresh: bool = False) -> "EvalJournal":
+        """The journal of ``setup`` in folder ``out``. A stopped run's journal there is read back with
+        ``resume`` (its setup must be ``setup``) and discarded with ``fresh``; with neither, it is an
+        error that names both, so that no answered item is lost or mixed in unasked."""
+        if resume and fresh:
+            raise InvalidInputError("--resume continues a stopped run and --fresh discards it; give one")
+        path = Path(out) / JOURNAL_NAME
+        setup = json.loads(json.dumps(setup))  # as it reads back: tuples become lists
+        examples: dict[tuple[str, str, int], Any] = {}
+        loaded: dict[str, dict[str, Any]] = {}
+        note = None
+        if path.exists() and fresh:
+            note = f"--fresh: the stopped run's answers in {path} discarded, starting over"
+        elif path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            head = _parsed(lines[0]) if lines else None
+            answered = sum('"example"' in line for line in lines)
+            if not resume:
+                raise InvalidInputError(f"{out} holds a stopped run ({answered} items answered, {path}): add "
+                                        f"--resume to continue it, or --fresh to start over")
+            before = head.get("setup") if head is not None else None
+            if before != setup:
+                raise InvalidInputError(f"--resume: the stopped run in {out} had other "
+                                        f"{_differences(before, setup)}; run it as it was, or use --fresh "
+                                        f"or another --out")
+            for line in lines[1:]:
+                rec = _parsed(line)
+                if rec is None:
+                    continue  # a line a crash cut short
+                if "loaded" in rec:
+                    loaded[rec["loaded"]] = rec
+                elif "example" in rec:
+                    e = rec["example"]
+                    examples[(e["model"], e["task"], e["index"])] = example_from_json(e)
+            note = f"--resume: {len(examples)} items already answered, read from {path}"
+        elif resume:
+            note = f"--resume: no stopped run in {out} (no {JOURNAL_NAME}), starting"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # written whole through a temp file (a line a crash cut short is dropped), then appended to
+        with atomic_write(path) as f:
+            f.write(json.dumps({"setup": setup}, ensure_ascii=False) + "\n")
+            for rec in loaded.values():
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            for (ref, _, _), e in examples.items():
+                f.write(json.dumps({"example": e.to_json(ref)}, ensure_ascii=False) + "\n")
+        return cls(path, setup, path.open("a", encoding="utf-8"), examples, loaded, note)
+
+    def done(self, ref: str, task: str) -> dict[int, Any]:
+        """The examples of ``task`` that model ``ref`` has answered, by item index."""
+        return {i: e for (r, t, i), e in self._examples.items() if r == ref and t == task}
+
+    @property
+    def answered(self) -> int:
+        """How many items the journal holds, of every model."""
+        return len(self._examples)
+
+    def loaded(self, ref: str) -> Optional[dict[str, Any]]:
+        """``{"backend", "load_s"}`` of model ``ref`` as an earlier part of this run loaded it."""
+        return self._loaded.get(ref)
+
+    def record_load(self, ref: str, backend: str, load_s: float) -> None:
+        rec = {"loaded": ref, "backend": backend, "load_s": round(load_s, 3)}
+        self._loaded[ref] = rec
+        self._write(rec)
+
+    def record(self, ref: str, example: Any) -> None:
+        """Append one answered item (flushed: a crash after this keeps it)."""
+        self._examples[(ref, example.task, example.index)] = example
+        self._write({"example": example.to_json(ref)})
+
+    def _write(self, rec: dict[str, Any]) -> None:
+        self._file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def finish(self) -> None:
+        """The run's results are written: the journal is no longer needed."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _differences(before: Optional[dict[str, Any]], now: dict[str, Any]) -> str:
+    """What differs between two setups, in words (\"settings (consensus_of)\", \"items\", ...)."""
+    if not isinstance(before, dict):
+        return "contents (its journal has no setup line)"
+    parts = []
+    for key in ("models", "items"):
+        if before.get(key) != now.get(key):
+            parts.append(key if key == "items" else "models or model files")
+    old, new = before.get("settings") or {}, now.get("settings") or {}
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if changed:
+        parts.append(f"settings ({', '.join(changed)})")
+    return " and ".join(parts) or "contents"
+
+
+def _parsed(line: str) -> Optional[dict[str, Any]]:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+__all__ = ["JOURNAL_NAME", "EvalJournal", "example_from_json", "file_identity", "items_digest"]
