@@ -25,7 +25,7 @@ from ecomlm.runtime import EcomModel
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ecomlm.runtime import deadline
 from ecomlm.runtime.errors import EcomError, InvalidInputError
-from ecomlm.runtime.model_ref import resolve
+from ecomlm.runtime.model_ref import ENSEMBLE_SEP, ensemble_members, resolve
 from ecomlm.runtime.results import Result
 from ecomlm.runtime.task_defaults import with_defaults
 
@@ -48,6 +48,8 @@ class ModelInfo:
     size_bytes: int
     adapter: Optional[str] = None
     specialists: Tuple[str, ...] = ()  # tasks answered by a task specialist adapter
+    #: an ensemble's other models' files (``size_bytes`` counts theirs too)
+    partners: Tuple[str, ...] = ()
 
     @property
     def size_mb(self) -> float:
@@ -57,7 +59,14 @@ class ModelInfo:
         extra = " + fine-tuned adapter" if self.adapter else ""
         if self.specialists:
             extra += f" + {', '.join(self.specialists)} specialist{'s' if len(self.specialists) > 1 else ''}"
+        if self.partners:
+            extra += f"; an ensemble of {1 + len(self.partners)} models, all files"
         return f"{self.ref} ({self.backend}{extra}, {self.size_mb:.0f} MB)"
+
+    @property
+    def file_names(self) -> str:
+        """The model file's name; an ensemble's, joined by ``+`` (no folders: no paths shown)."""
+        return ENSEMBLE_SEP.join(Path(p).name for p in (self.path, *self.partners))
 
 
 @dataclass(frozen=True)
@@ -103,13 +112,16 @@ class ModelPool:
             self._models.append(model)
             self._free.put(model)
         first = self._models[0]
-        resolved = first.resolved or resolve(ref)
-        files = path_size(resolved.path) + sum(path_size(p) for p in (
-            [resolved.adapter] if resolved.adapter else []) + [s.adapter for s in resolved.specialists])
+        # an ensemble ("default+multilingual"): the first model answers, every member's files count
+        members = [m.resolved or resolve(r) for m, r in zip((first, *first.partners), ensemble_members(ref))]
+        resolved = members[0]
+        files = sum(path_size(m.path) + sum(path_size(p) for p in (
+            [m.adapter] if m.adapter else []) + [s.adapter for s in m.specialists]) for m in members)
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None,
-                              specialists=tuple(s.label for s in resolved.specialists))
+                              specialists=tuple(s.label for s in resolved.specialists),
+                              partners=tuple(str(m.path) for m in members[1:]))
         self.n_threads = threads
         self.costs = CostModel()
 

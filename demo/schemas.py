@@ -34,7 +34,7 @@ class Health(BaseModel):
     status: str
     model: str = Field(description="the model reference the server was started with")
     backend: str
-    file: str = Field(description="the model file's (or folder's) name")
+    file: str = Field(description="the model file's (or folder's) name; an ensemble's, joined by '+'")
     size_mb: float
     adapter: Optional[str] = Field(None, description="the LoRA adapter file's name, if any")
     instances: int

@@ -156,7 +156,7 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
              response_model=Health)
     def health() -> dict[str, Any]:
         info = pool.info
-        return {"status": "ok", "model": info.ref, "backend": info.backend, "file": Path(info.path).name,
+        return {"status": "ok", "model": info.ref, "backend": info.backend, "file": info.file_names,
                 "size_mb": round(info.size_mb, 1),
                 "adapter": Path(info.adapter).name if info.adapter else None, "instances": pool.size,
                 "busy": pool.busy, "pending": limits.pending, "served": limits.served}

@@ -67,3 +67,25 @@ def test_docs_load_their_assets_from_this_server(api):
     assert "cdn" not in page.lower() and "/docs-assets/swagger-ui-bundle.js" in page
     assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert "/docs-assets/redoc.standalone.js" in api.get("/redoc").text
+
+
+def test_an_ensemble_server_names_every_model_file_and_counts_their_sizes():
+    """``serve --model base+default``: /health and /v1/models show both models, not the first alone."""
+    from ecomlm.demo.pool import ModelPool, path_size
+    from ecomlm.runtime.model_ref import resolve
+
+    pool = ModelPool("base+default", n_ctx=1024, n_threads=1)
+    try:
+        base, tuned = resolve("base"), resolve("default")
+        assert pool.info.size_bytes == (path_size(base.path) + path_size(tuned.path) + path_size(tuned.adapter)
+                                        + sum(path_size(s.adapter) for s in tuned.specialists))
+        with ServerThread(create_app(pool, ServerConfig(request_timeout_s=60))) as server:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                health = client.get("/health").json()
+                models = client.get("/v1/models").json()["data"]
+        assert health["model"] == "base+default"
+        assert health["file"] == f"{base.path.name}+{tuned.path.name}" and "/" not in health["file"]
+        assert health["size_mb"] == round(pool.info.size_bytes / 1e6, 1)
+        assert "an ensemble of 2 models" in models[0]["description"]
+    finally:
+        pool.close()
