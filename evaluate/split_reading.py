@@ -17,16 +17,23 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
     """The fields behind a rendered user message (``None`` when a field cannot be recovered)."""
     out: dict[str, Any] = {}
     lines = user.split("\n")
-    for i, line in enumerate(lines):
-        caption, sep, value = line.partition(": ")
-        name = _CAPTION_FIELD.get(caption)
-        if not sep or name not in task.fields:
+    starts = [i for i, line in enumerate(lines) if _caption_of(line, task) is not None]
+    for at, i in enumerate(starts):
+        name = _caption_of(lines[i], task)
+        value = lines[i].partition(": ")[2]
+        if FIELDS[name].long:  # a source text or context may span lines: up to the next field's line
+            end = starts[at + 1] if at + 1 < len(starts) else len(lines)
+            out[name] = "\n".join([value, *lines[i + 1:end]])
             continue
-        if name == "text":  # the source text comes last and may span lines
-            out[name] = "\n".join([value, *lines[i + 1:]])
-            break
         out[name] = FIELDS[name].from_prompt(value)
     return out if all(f in out for f in task.required) else None
+
+
+def _caption_of(line: str, task: catalog.Task) -> Optional[str]:
+    """The field of ``task`` whose ``Caption: `` starts ``line``, if any."""
+    caption, sep, _ = line.partition(": ")
+    name = _CAPTION_FIELD.get(caption)
+    return name if sep and name in task.fields else None
 
 
 def split_records(records: Iterable[dict], task: catalog.Task,
