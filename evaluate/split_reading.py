@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.runtime.fields import FIELDS
+from ecomlm.runtime.fields import FIELDS, ITEM_FIELDS
 
 _CAPTION_FIELD = {spec.caption: name for name, spec in FIELDS.items()}
 
@@ -17,13 +17,19 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
     """The fields behind a rendered user message (``None`` when a field cannot be recovered)."""
     out: dict[str, Any] = {}
     lines = user.split("\n")
-    starts = [i for i, line in enumerate(lines) if _caption_of(line, task) is not None]
-    for at, i in enumerate(starts):
+    i = 0
+    while i < len(lines):
         name = _caption_of(lines[i], task)
+        if name is None:
+            i += 1
+            continue
         value = lines[i].partition(": ")[2]
-        if FIELDS[name].long:  # a source text or context may span lines: up to the next field's line
-            end = starts[at + 1] if at + 1 < len(starts) else len(lines)
-            out[name] = "\n".join([value, *lines[i + 1:end]])
+        i += 1
+        if FIELDS[name].long:  # a context or source text may span lines: up to a field rendered after it
+            later = ITEM_FIELDS[ITEM_FIELDS.index(name) + 1:]
+            end = next((j for j in range(i, len(lines)) if _caption_of(lines[j], task) in later), len(lines))
+            out[name] = "\n".join([value, *lines[i:end]])
+            i = end
             continue
         out[name] = FIELDS[name].from_prompt(value)
     return out if all(f in out for f in task.required) else None

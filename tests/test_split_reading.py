@@ -11,6 +11,9 @@ from ecomlm.runtime import catalog
     ("qa", {"question": "Which material?", "context": "Bun pan rack, full height\nwelded aluminum interior"}),
     ("ner", {"types": ["Brand", "Product"], "text": "Anker power bank\n10000mAh, black"}),
     ("answerability", {"question": "Is it waterproof?", "context": "Line one.\n\nLine three: rated IPX7."}),
+    # a line of the text that looks like a field of the task stays in the text
+    ("extract_type", {"type": "Brand", "text": "Anker power bank\nType: portable charger"}),
+    ("qa", {"question": "Color?", "context": "Black cable\nQuestion: does it fit?\nAnswer: yes"}),
 ])
 def test_a_context_or_text_over_several_lines_reads_back_whole(task, fields):
     """Regression: a qa context with a line break was cut at its first line (49 of the 136 English
