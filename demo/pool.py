@@ -25,7 +25,7 @@ from ecomlm.runtime import EcomModel
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ecomlm.runtime import deadline
 from ecomlm.runtime.errors import EcomError, InvalidInputError
-from ecomlm.runtime.model_ref import ENSEMBLE_SEP, ensemble_members, resolve
+from ecomlm.runtime.model_ref import ENSEMBLE_SEP, ensemble_members, files_under, resolve
 from ecomlm.runtime.results import Result
 from ecomlm.runtime.task_defaults import with_defaults
 
@@ -80,10 +80,7 @@ class Answer:
 
 def path_size(path: str | os.PathLike[str]) -> int:
     """Bytes of a model file, or of every file under a model folder."""
-    p = Path(path)
-    if p.is_file():
-        return p.stat().st_size
-    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return sum(f.stat().st_size for f in files_under(path))
 
 
 def default_threads(size: int) -> int:
@@ -115,8 +112,7 @@ class ModelPool:
         # an ensemble ("default+multilingual"): the first model answers, every member's files count
         members = [m.resolved or resolve(r) for m, r in zip((first, *first.partners), ensemble_members(ref))]
         resolved = members[0]
-        files = sum(path_size(m.path) + sum(path_size(p) for p in (
-            [m.adapter] if m.adapter else []) + [s.adapter for s in m.specialists]) for m in members)
+        files = sum(f.stat().st_size for m in members for f in m.files())
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
                               size_bytes=files,
                               adapter=str(resolved.adapter) if resolved.adapter else None,

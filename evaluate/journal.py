@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional, TextIO
 
@@ -31,10 +32,9 @@ from .mapping import Answer
 JOURNAL_NAME = "eval-journal.jsonl"
 
 
-def file_identity(path: Path) -> list[list[Any]]:
-    """(path, bytes, mtime_ns) of ``path``, or of every file under it when it is a folder: a model
-    file replaced in place (a new adapter) gives another identity."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+def file_identity(files: Iterable[Path]) -> list[list[Any]]:
+    """(path, bytes, mtime_ns) of each file: a model file replaced in place (a new adapter) gives
+    another identity."""
     return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
 
@@ -58,19 +58,16 @@ def example_from_json(rec: dict[str, Any]) -> Any:
                    seconds=rec.get("seconds", 0.0))
 
 
+@dataclass
 class EvalJournal:
     """The items one ``ecomlm eval`` setup has answered; ``open`` it, then ``record`` each new one."""
 
-    def __init__(self, path: Path, setup: dict[str, Any], file: TextIO,
-                 examples: dict[tuple[str, str, int], Any], loaded: dict[str, dict[str, Any]],
-                 note: Optional[str]) -> None:
-        self.path = path
-        self.setup = setup
-        self._file = file
-        self._examples = examples
-        self._loaded = loaded
-        #: what ``open`` did with an earlier journal, for the user (``None``: there was none)
-        self.note = note
+    path: Path
+    _file: TextIO
+    _examples: dict[tuple[str, str, int], Any]
+    _loaded: dict[str, dict[str, Any]]
+    #: what ``open`` did with an earlier journal, for the user (``None``: there was none)
+    note: Optional[str] = None
 
     @classmethod
     def open(cls, out: Path, setup: dict[str, Any], *, resume: bool = False,
@@ -82,15 +79,15 @@ class EvalJournal:
             raise InvalidInputError("--resume continues a stopped run and --fresh discards it; give one")
         path = Path(out) / JOURNAL_NAME
         setup = json.loads(json.dumps(setup))  # as it reads back: tuples become lists
-        examples: dict[tuple[str, str, int], Any] = {}
-        loaded: dict[str, dict[str, Any]] = {}
+        records: list[dict[str, Any]] = []  # the earlier journal's lines after its setup, when resumed
         note = None
         if path.exists() and fresh:
             note = f"--fresh: the stopped run's answers in {path} discarded, starting over"
         elif path.exists():
             lines = path.read_text(encoding="utf-8").splitlines()
             head = _parsed(lines[0]) if lines else None
-            answered = sum('"example"' in line for line in lines)
+            records = [rec for rec in map(_parsed, lines[1:]) if rec is not None]  # a line a crash cut short: dropped
+            answered = sum("example" in rec for rec in records)
             if not resume:
                 raise InvalidInputError(f"{out} holds a stopped run ({answered} items answered, {path}): add "
                                         f"--resume to continue it, or --fresh to start over")
@@ -99,27 +96,18 @@ class EvalJournal:
                 raise InvalidInputError(f"--resume: the stopped run in {out} had other "
                                         f"{_differences(before, setup)}; run it as it was, or use --fresh "
                                         f"or another --out")
-            for line in lines[1:]:
-                rec = _parsed(line)
-                if rec is None:
-                    continue  # a line a crash cut short
-                if "loaded" in rec:
-                    loaded[rec["loaded"]] = rec
-                elif "example" in rec:
-                    e = rec["example"]
-                    examples[(e["model"], e["task"], e["index"])] = example_from_json(e)
-            note = f"--resume: {len(examples)} items already answered, read from {path}"
+            note = f"--resume: {answered} items already answered, read from {path}"
         elif resume:
             note = f"--resume: no stopped run in {out} (no {JOURNAL_NAME}), starting"
+        loaded = {rec["loaded"]: rec for rec in records if "loaded" in rec}
+        examples = {(e["model"], e["task"], e["index"]): example_from_json(e)
+                    for e in (rec["example"] for rec in records if "example" in rec)}
         path.parent.mkdir(parents=True, exist_ok=True)
-        # written whole through a temp file (a line a crash cut short is dropped), then appended to
+        # written again through a temp file (without a line a crash cut short), then appended to
         with atomic_write(path) as f:
-            f.write(json.dumps({"setup": setup}, ensure_ascii=False) + "\n")
-            for rec in loaded.values():
+            for rec in ({"setup": setup}, *records):
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            for (ref, _, _), e in examples.items():
-                f.write(json.dumps({"example": e.to_json(ref)}, ensure_ascii=False) + "\n")
-        return cls(path, setup, path.open("a", encoding="utf-8"), examples, loaded, note)
+        return cls(path, path.open("a", encoding="utf-8"), examples, loaded, note)
 
     def done(self, ref: str, task: str) -> dict[int, Any]:
         """The examples of ``task`` that model ``ref`` has answered, by item index."""

@@ -16,13 +16,13 @@ counted as one more answer in the vote (same ``k``). Measured on 2026-12-06 and 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
 from ecomlm.runtime import catalog
 
+from .consensus_check import _loaded
 from .metrics import micro_f1
 
 
@@ -45,8 +45,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = p.parse_args(argv)
     task = catalog.get_task("ner")
     kind = task.kind
-    with args.load.open(encoding="utf-8") as f:
-        recs = [r for r in map(json.loads, f) if r["task"] == "ner" and r["lang"] == args.lang]
+    recs = [{"fields": fields, "written": texts, "target": target}
+            for _, _, written, _ in _loaded([args.load], [task], args.lang) for fields, texts, target in written]
     if not recs:
         raise SystemExit(f"{args.load} holds no {args.lang} NER instances")
     n = len(recs[0]["written"])

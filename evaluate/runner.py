@@ -214,18 +214,15 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
 
 def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any]:
     """What decides ``config``'s answers, for its journal: the items, the models' files and every
-    setting but the thread count and the output's looks."""
+    setting but the thread count and the output's looks. Resolves every model (a bad reference
+    fails here, before any model loads)."""
     from ecomlm.runtime.model_ref import resolve_all
-
-    def files(resolved: Any) -> list[Any]:
-        paths = [resolved.path, resolved.adapter, *(s.adapter for s in resolved.specialists)]
-        return [entry for p in paths if p is not None for entry in file_identity(Path(p))]
 
     settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
                                                 "no_repeat_ngram", "consensus_of", "specialists",
                                                 "copy_spans", "force_allow_none")}
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
-            "models": {ref: [files(r) for r in resolve_all(ref)] for ref in config.models},
+            "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
             "settings": settings}
 
 
@@ -269,10 +266,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
 
     tasks = load_heldout(config.heldout, config.tasks, config.limit)
     for t in tasks:
-        mapping_for(t)  # an unknown task or a bad model reference fails before any model runs
-    from ecomlm.runtime.model_ref import resolve_all
-    for ref in config.models:
-        resolve_all(ref)
+        mapping_for(t)  # an unknown task fails before any model runs
+    # run_setup resolves every model reference: a bad one fails here too, before any model loads
     journal = EvalJournal.open(Path(config.out), run_setup(config, tasks), resume=config.resume,
                                fresh=config.fresh)
     if journal.note:

@@ -64,10 +64,22 @@ class ResolvedModel:
                 return ResolvedModel(f"{self.ref}[{s.label}]", self.kind, self.path, s.adapter)
         return None
 
+    def files(self) -> list[Path]:
+        """Every file this model loads: the model, its adapter and its specialists' adapters (a
+        folder's files, sorted)."""
+        paths = (self.path, self.adapter, *(s.adapter for s in self.specialists))
+        return [f for p in paths if p is not None for f in files_under(p)]
+
     def is_scoped(self, task: str) -> bool:
         """Whether one of ``task``'s specialists answers some input languages only (so that which
         one answers, if any, depends on the input)."""
         return any(s.languages is not None for s in self.specialists if s.task == task)
+
+
+def files_under(path: str | os.PathLike[str]) -> list[Path]:
+    """A model file, or every file under a model folder, sorted."""
+    p = Path(path)
+    return [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file())
 
 
 def specialist_label(task: str, languages: Optional[Sequence[str]]) -> str:
