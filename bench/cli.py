@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-sizes", default="1,8",
                    help="sequences per llama_decode to compare, comma-separated ('' to skip)")
     p.add_argument("--no-raw", action="store_true", help="skip the raw llama-cpp-python comparison")
+    p.add_argument("--vote-items", type=int, default=30,
+                   help="titles for NER's default vote of 8, its samples side by side vs one after another "
+                        "(llama.cpp; 0: skip)")
     p.add_argument("--machine", default=None, help="machine description written into bench.md")
     p.add_argument("--out", type=Path, default=None, help="folder for bench.json and bench.md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -57,7 +60,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InvalidInputError("--batch-sizes must be at least 1")
     cfg = BenchConfig(models=args.models or ["default"], backend=args.backend, n_items=args.items,
                       n_threads=args.threads, batch_sizes=sizes, compare_raw=not args.no_raw,
-                      progress=not args.no_progress)
+                      vote_items=max(0, args.vote_items), progress=not args.no_progress)
     report = run_bench(cfg)
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     md = render_markdown(report, command=command, machine=args.machine)

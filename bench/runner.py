@@ -12,6 +12,8 @@ For each model (and backend) given, in a fresh subprocess so that its peak RSS i
   (``Llama.create_completion`` on the same model file), and the API/raw ratio (goal >= 0.9).
   The three paths run on separate copies of the model and take turns item by item, so a machine
   whose load changes during the run slows them alike;
+- on llama.cpp: NER's default call (a vote of 8 answers) on the first ``vote_items`` titles, its
+  samples decoded side by side vs one after another (``vote.py``);
 - on llama.cpp: unconstrained greedy decoding of the same prompts one at a time vs ``n`` sequences
   per ``llama_decode`` (``batched.py``), to see whether batched decoding raises items/s on a CPU.
 
@@ -45,6 +47,7 @@ class BenchConfig:
     batch_sizes: tuple[int, ...] = (1, 8)
     batch_max_tokens: int = 32
     compare_raw: bool = True
+    vote_items: int = 30       # titles for NER's vote, samples side by side vs one after another (0: off)
     isolate: bool = True       # each model in its own subprocess (clean peak RSS)
     progress: bool = True
 
@@ -196,6 +199,17 @@ def measure_model(ref: str, cfg: BenchConfig) -> dict[str, Any]:
             out["copy_changed"] = sum(a != b for a, b in zip(answers["api"], answers["raw"])) / len(titles)
             raw_llm.close()
 
+        # NER's default call, the vote of 8: samples side by side vs one after another (vote.py)
+        out["vote"] = None
+        if cfg.vote_items and llm is not None:
+            from .vote import compare_vote
+            vote_fields = fields[:1 + cfg.vote_items]
+            bar = _bar(2 * (len(vote_fields) - 1), f"vote {ref}", cfg.progress)
+            out["vote"] = compare_vote(lambda **o: EcomModel.load(ref, backend=cfg.backend, **options, **o),
+                                       vote_fields, bar.update if bar is not None else None)
+            if bar is not None:
+                bar.close()
+
         # batched decoding (llama.cpp): the same NER prompts, unconstrained greedy, chunk by chunk,
         # every batch size on each chunk in rotating order
         out["batched"] = None
@@ -273,6 +287,19 @@ def render_markdown(report: dict[str, Any], command: Optional[str] = None,
         lines.append(f"| {m['model']} | {_f(m['api_items_s'], 2)} | {_f(m['raw_items_s'], 2)} | "
                      f"{_f(m['api_vs_raw'], 3)} | {_f(same, 0)}% | {_f(m['no_reuse_items_s'], 2)} | "
                      f"{_f(m['prefix_reuse_gain'], 2)}x |")
+    voted = [m for m in models if m.get("vote")]
+    if voted:
+        v0 = voted[0]["vote"]
+        lines += ["", f"NER's default call, the vote of {v0['answers']} answers (the greedy one and seeded samples), "
+                      f"on the first {v0['items']} titles: the samples decoded side by side (one llama_decode a "
+                      "step for all) vs one after another:", "",
+                  "| model | items/s side by side | items/s one after another | gain | same kept spans | "
+                  "same greedy answer | same answers, all |", "|---|---|---|---|---|---|---|"]
+        for m in voted:
+            v = m["vote"]
+            lines.append(f"| {m['model']} | {_f(v['parallel_items_s'], 2)} | {_f(v['sequential_items_s'], 2)} | "
+                         f"{_f(v['gain'], 2)}x | {v['same_kept']}/{v['items']} | {v['same_greedy']}/{v['items']} | "
+                         f"{v['same_written']}/{v['items']} |")
     batched = [m for m in models if m.get("batched")]
     if batched:
         sizes = list(batched[0]["batched"]["runs"])

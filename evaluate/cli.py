@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-none", choices=("mapping", "always"), default="mapping",
                    help="the 'None' answer of span tasks: as each task's mapping says (Reddit QA "
                         "requires an answer), or always allowed (to measure what requiring buys)")
+    p.add_argument("--parallel-samples", choices=("on", "off"), default="on",
+                   help="a vote's sampled answers decoded side by side, one llama.cpp pass a step for "
+                        "all (on), or one after another (off: the decoding of the figures before "
+                        "2026-12-06; runtime/backends/llama_parallel.py)")
     p.add_argument("--resume", action="store_true",
                    help="continue a stopped run of the same models and settings into the same --out: "
                         "the items it answered (OUT/eval-journal.jsonl) are kept, the others answered")
@@ -89,7 +93,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
                         consensus_of=args.consensus_of, specialists=not getattr(args, "no_specialists", False),
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always",
-                        resume=args.resume, fresh=args.fresh)
+                        parallel_samples=args.parallel_samples == "on", resume=args.resume, fresh=args.fresh)
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None
     results = run_eval(config, command=command, machine=args.machine)
     for ref, r in results["models"].items():

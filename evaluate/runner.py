@@ -37,6 +37,7 @@ class EvalConfig:
     consensus_of: Optional[int] = None  # free text, spans: agreed among this many answers: None = each task's default
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
+    parallel_samples: bool = True     # False: a vote's samples decoded one after another (llama.cpp)
     force_allow_none: bool = False    # True: "None" allowed even where the mapping requires an answer
     resume: bool = False              # True: continue the stopped run whose journal is in ``out``
     fresh: bool = False               # True: discard the stopped run's journal in ``out``, start over
@@ -163,7 +164,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                    force_allow_none: bool = False, retype: Optional[bool] = None,
                    chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
                    consensus_of: Optional[int] = None, specialists: bool = True,
-                   journal: Optional[EvalJournal] = None) -> ModelRun:
+                   parallel_samples: bool = True, journal: Optional[EvalJournal] = None) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar. With a ``journal``, the items it
     holds for ``ref`` are kept, each new one is recorded in it, and a model with nothing left to
     answer is not loaded."""
@@ -179,7 +180,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
 
     from ecomlm.runtime import EcomModel
 
-    options: dict[str, Any] = {"n_ctx": n_ctx}
+    options: dict[str, Any] = {"n_ctx": n_ctx, "parallel_samples": parallel_samples}
     if n_threads:
         options["n_threads"] = n_threads
     t0 = time.perf_counter()
@@ -220,7 +221,7 @@ def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any
 
     settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
                                                 "no_repeat_ngram", "consensus_of", "specialists",
-                                                "copy_spans", "force_allow_none")}
+                                                "copy_spans", "force_allow_none", "parallel_samples")}
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
             "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
             "settings": settings}
@@ -279,7 +280,7 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
                                force_allow_none=config.force_allow_none, retype=config.retype,
                                chunk=config.chunk, no_repeat_ngram=config.no_repeat_ngram,
                                consensus_of=config.consensus_of, specialists=config.specialists,
-                               journal=journal)
+                               parallel_samples=config.parallel_samples, journal=journal)
                 for ref in config.models]
     except BaseException:
         journal.close()  # kept for the next run of the same setup

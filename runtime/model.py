@@ -99,7 +99,9 @@ class EcomModel:
         the same base with an adapter trained on that task alone) answer their tasks, each loaded on
         its task's first call; ``False`` answers every task with the model's one adapter.
         ``options`` go to the backend (e.g. ``n_ctx``, ``n_threads``; on llama.cpp also
-        ``n_threads_decode``, by default 1 while threads sleep between work).
+        ``n_threads_decode``, by default 1 while threads sleep between work, and
+        ``parallel_samples``: a vote's sampled answers decoded side by side, one pass a step for all,
+        on by default; ``False`` decodes them one after another, as before 2026-12-06).
         An ensemble, ``"default+multilingual"``: each model is loaded with these settings; where a
         call writes several answers (``consensus_of`` > 1), every model writes that many, the others
         each in a thread of their own (with ``n_threads=1``, one core each), and the consensus of all
@@ -229,12 +231,15 @@ class EcomModel:
 
     def _generate(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
                   constraint: Optional[Constraint], n: int) -> list[str]:
-        """The greedy answer, then ``n - 1`` sampled ones (``EpsilonSampler`` seeded 1, 2, ...)."""
+        """The greedy answer, then ``n - 1`` sampled ones (``EpsilonSampler`` seeded 1, 2, ...), which
+        the backend may decode side by side (``Backend.generate_many``)."""
         backend = self.backend_for(task, fields)
         ngram = self._no_repeat_ngram(task)
         texts = [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram)]
-        return texts + [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram,
-                                         pick=EpsilonSampler(seed)) for seed in range(1, n)]
+        if n == 1:
+            return texts
+        return texts + backend.generate_many(prompt, max_tokens, constraint, no_repeat_ngram=ngram,
+                                             picks=[EpsilonSampler(seed) for seed in range(1, n)])
 
     def _written(self, task: Task, fields: Mapping[str, Any], max_tokens: int, truncate: bool,
                  constraint: Optional[Constraint], n: int) -> list[str]:

@@ -25,7 +25,7 @@ def test_bad_options_are_refused(capsys):
 @pytest.mark.slow
 def test_bench_reports_every_figure(tmp_path, capsys):
     rc = main(["bench", "--model", "base", "--model", "base", "--items", "3", "--threads", "1",
-               "--batch-sizes", "1,2", "--out", str(tmp_path), "--no-progress"])
+               "--batch-sizes", "1,2", "--vote-items", "2", "--out", str(tmp_path), "--no-progress"])
     assert rc == 0
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["config"]["n_items"] == 3
@@ -39,6 +39,10 @@ def test_bench_reports_every_figure(tmp_path, capsys):
         assert 0.0 <= m["raw_same_output"] <= 1.0
         assert set(m["batched"]["runs"]) == {"1", "2"} and m["batched"]["best_gain"] > 0
         assert m["peak_rss_mb"] >= m["loaded_rss_mb"] > 50  # the model is in memory
+        vote = m["vote"]
+        assert vote["items"] == 2 and vote["answers"] == 8 and vote["gain"] > 0
+        # the greedy answer is decoded alone on either path, from caches that saw the same prompts
+        assert vote["same_greedy"] == 2 and vote["same_written"] <= vote["same_kept"] <= 2  # all 8 alike: one kept
     assert first["vs_first"]["api_items_s"] == 1.0
     assert second["vs_first"]["api_items_s"] > 0
     # with span copying off, our API decodes the same prompts as raw llama-cpp-python with the same
@@ -47,7 +51,7 @@ def test_bench_reports_every_figure(tmp_path, capsys):
     assert first["raw_same_output"] + first["copy_changed"] == pytest.approx(1.0)
     md = (tmp_path / "bench.md").read_text()
     assert md == render_markdown(report)
-    assert "API / raw" in md and "prefix-reuse gain" in md and "items/s n=2" in md
+    assert "API / raw" in md and "prefix-reuse gain" in md and "items/s n=2" in md and "side by side" in md
     assert "API / raw" in capsys.readouterr().out
 
 

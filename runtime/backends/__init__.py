@@ -17,8 +17,11 @@ KIND_TO_BACKEND = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
 
 
 def load_backend(model: ResolvedModel, backend: Optional[str] = None, **options: Any) -> Backend:
-    """Load ``model`` on ``backend`` (by default the one that fits the model's format)."""
+    """Load ``model`` on ``backend`` (by default the one that fits the model's format).
+    ``parallel_samples``: a vote's samples decoded side by side where the backend can (llama.cpp,
+    ``llama_parallel.py``; on by default there); the other backends decode them one after another."""
     name = backend or KIND_TO_BACKEND[model.kind]
+    parallel_samples = options.pop("parallel_samples", None)
     n_ctx = options.get("n_ctx")
     if n_ctx is not None and (isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 1):
         raise InvalidInputError(f"n_ctx must be a positive number of tokens, not {n_ctx!r} "
@@ -30,6 +33,8 @@ def load_backend(model: ResolvedModel, backend: Optional[str] = None, **options:
                              f"{KIND_TO_BACKEND[model.kind]}, not {name}")
     if name == "llama.cpp":
         from .llama_cpp_backend import LlamaCppBackend
+        if parallel_samples is not None:
+            options["parallel_samples"] = bool(parallel_samples)
         return LlamaCppBackend(model.path, lora_path=str(model.adapter) if model.adapter else None,
                                **options)
     try:

@@ -38,6 +38,13 @@ class Backend(ABC):
         already holds (``automaton.repeat_bans``); ``pick``: another way to choose each token, e.g.
         a seeded ``sampling.EpsilonSampler``."""
 
+    def generate_many(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                      picks: Sequence[Picker], no_repeat_ngram: int = 0) -> list[str]:
+        """One ``generate`` answer per picker in ``picks`` (the samples of a vote or consensus), in
+        that order. Backends that can decode them side by side override this."""
+        return [self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram, pick=p)
+                for p in picks]
+
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Log-probability of each option's tokens followed by end of turn, as the answer to
         ``prompt`` (label scoring for calibration). Backends that cannot score say so."""

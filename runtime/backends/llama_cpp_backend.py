@@ -16,14 +16,17 @@ from typing import Optional, Sequence
 from ..chat_formats import for_architecture
 from ..constraints import ChoiceLines, Constraint, CopyLines, FreeLines, PrefixedLines, to_gbnf
 from ..errors import BackendUnavailableError, ModelLoadError
-from .automaton import DecoderCache
+from .automaton import ConstrainedDecoder, DecoderCache
 from .base import Backend
 from .chat_segments import render_segmented, tokenize_segments
 from .llama_decoding import LlamaDecodeStats, LlamaGreedy, LlamaVocabulary, drop_last_line, repeated_line
 from .llama_guards import checked_grammar, control_token_texts, deadline_llama_class
+from .llama_parallel import LlamaParallel
 from .sampling import GREEDY, Picker
 
 GGUF_MAGIC = b"GGUF"
+#: KV cells of the context that decodes a vote's samples side by side (``LlamaParallel``)
+PARALLEL_CELLS = 2048
 
 
 def check_gguf_file(path: Path) -> None:
@@ -103,7 +106,8 @@ class LlamaCppBackend(Backend):
 
     def __init__(self, model_path: str | os.PathLike[str], *, lora_path: Optional[str] = None,
                  n_ctx: int = 4096, n_threads: Optional[int] = None, n_threads_decode: Optional[int] = None,
-                 n_batch: int = 512, seed: int = 0, draft_tokens: int = 0) -> None:
+                 n_batch: int = 512, seed: int = 0, draft_tokens: int = 0,
+                 parallel_samples: bool = True) -> None:
         _prefer_passive_threads()
         try:
             from llama_cpp import Llama
@@ -147,6 +151,9 @@ class LlamaCppBackend(Backend):
         self._grammars: dict[str, object] = {}
         self._decoders: Optional[DecoderCache] = None
         self.draft_tokens = draft_tokens
+        self._threads = (decode, batch)
+        self._parallel: Optional[LlamaParallel] = None
+        self.parallel_samples = parallel_samples
 
     @property
     def end_of_turn_id(self) -> int:
@@ -193,6 +200,14 @@ class LlamaCppBackend(Backend):
     def _greedy(self) -> LlamaGreedy:
         return LlamaGreedy(self.llm, self.decoders.tokenizer.eos_ids, self.decoders.vocab.bytes_of)
 
+    def _decoding(self, constraint: Optional[Constraint]) -> tuple[Optional[ConstrainedDecoder], bool]:
+        """The decoder of ``constraint`` (``None``: unconstrained) and whether a repeated line ends
+        the answer (list answers)."""
+        if constraint is not None and not isinstance(constraint, CopyLines):
+            self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
+        decoder = self.decoders.get(constraint) if constraint is not None else None
+        return decoder, isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines))
+
     def generate(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
                  no_repeat_ngram: int = 0, pick: Picker = GREEDY) -> str:
         return self.generate_bytes(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram,
@@ -203,13 +218,43 @@ class LlamaCppBackend(Backend):
                        pick: Picker = GREEDY) -> bytes:
         """The greedy answer as bytes (``stats`` counts passes and drafts, for the benchmark)."""
         tokens = self.tokenize(prompt)
-        if constraint is not None and not isinstance(constraint, CopyLines):
-            self._grammar(constraint)  # refuses options llama.cpp cannot take (NUL, control tokens)
-        decoder = self.decoders.get(constraint) if constraint is not None else None
-        stop_on_repeat = isinstance(constraint, (ChoiceLines, PrefixedLines, FreeLines, CopyLines))
+        decoder, stop_on_repeat = self._decoding(constraint)
         return self._greedy().greedy(tokens, max_tokens, decoder, draft=self.draft_tokens, stats=stats,
                                      no_repeat_ngram=no_repeat_ngram, stop_on_repeat=stop_on_repeat,
                                      pick=pick)
+
+    def generate_many(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                      picks: Sequence[Picker], no_repeat_ngram: int = 0) -> list[str]:
+        """One answer per picker (seeded samples of a vote), decoded side by side in one batch a step
+        (``llama_parallel.py``) when ``parallel_samples`` is on and they fit its context; else one
+        after another."""
+        tokens = self.tokenize(prompt)
+        budget = max(0, min(max_tokens, self.llm.n_ctx() - len(tokens)))
+        if not self.parallel_samples or len(picks) < 2 or not self._sampler(len(picks)).fits(
+                len(tokens), len(picks), budget):
+            return super().generate_many(prompt, max_tokens, constraint, picks=picks,
+                                         no_repeat_ngram=no_repeat_ngram)
+        decoder, stop_on_repeat = self._decoding(constraint)
+        texts = self._sampler(len(picks)).sample(tokens, budget, decoder, picks, stop_on_repeat=stop_on_repeat,
+                                                 no_repeat_ngram=no_repeat_ngram)
+        return [t.decode("utf-8", errors="replace") for t in texts]
+
+    def _sampler(self, n: int) -> LlamaParallel:
+        """The multi-sequence context for ``n`` samples (made on first use, again for more)."""
+        if self._parallel is None or self._parallel.n_seq < n:
+            if self._parallel is not None:
+                self._parallel.close()
+            # its steps are a few rows each: decoding's thread count, not the prompt's (with sleeping
+            # threads, two threads made these steps slower than one on the 2-core dev machine)
+            decode, _ = self._threads
+            # cells for the prompt and every sample: up to 2048 (a title's or a short text's NER vote
+            # of 8 needs about 1,000), so that it costs about half the memory of the model's own
+            # context; a vote that does not fit is decoded one sample after another
+            self._parallel = LlamaParallel(self.llm, self.decoders.tokenizer.eos_ids,
+                                           self.decoders.vocab.bytes_of, n_seq=max(n, 7),
+                                           n_ctx=min(self.n_ctx, PARALLEL_CELLS), n_threads=decode,
+                                           n_threads_batch=decode)
+        return self._parallel
 
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Each option's tokens + end of turn, scored after ``prompt``; the prompt's KV cache is kept
@@ -223,5 +268,8 @@ class LlamaCppBackend(Backend):
                 for o in options]
 
     def close(self) -> None:
+        if self._parallel is not None:
+            self._parallel.close()
+            self._parallel = None
         self.llm.close()
 

@@ -52,6 +52,21 @@ def drop_last_line(text: bytes) -> bytes:
     return text[: text.rstrip(b"\n").rfind(b"\n")]
 
 
+def allowed_next(decoder: Optional[ConstrainedDecoder], state: Any, answer: Sequence[int], no_repeat_ngram: int,
+                 n_vocab: int, eos: Sequence[int]) -> Optional[np.ndarray]:
+    """The token ids an answer may continue with (``None``: any): the constraint's at ``state``
+    (with end of turn once complete), less those that would repeat an ``no_repeat_ngram``-gram of
+    ``answer`` (its tokens so far); end of turn where nothing is left."""
+    ids = decoder.allowed_or_end(state) if decoder is not None else None
+    if no_repeat_ngram:
+        everything = np.arange(n_vocab, dtype=np.int64) if ids is None else ids
+        ruled = without_repeats(everything, answer, no_repeat_ngram)
+        ids = ruled if ids is not None or len(ruled) < n_vocab else None
+    if ids is None:
+        return None
+    return ids if len(ids) else np.asarray(eos, dtype=np.int64)
+
+
 class LlamaVocabulary:
     """A llama.cpp model's token bytes (``None`` for control tokens) and end-of-turn ids, as
     ``DecoderCache`` reads them from a tokenizer."""
@@ -169,14 +184,7 @@ class LlamaGreedy:
         budget = max(0, min(max_tokens, self.llm.n_ctx() - len(prompt)))
 
         def allowed() -> Optional[np.ndarray]:
-            ids = decoder.allowed_or_end(state) if decoder is not None else None
-            if no_repeat_ngram:
-                everything = np.arange(self.n_vocab, dtype=np.int64) if ids is None else ids
-                ruled = without_repeats(everything, history[len(prompt):], no_repeat_ngram)
-                ids = ruled if ids is not None or len(ruled) < self.n_vocab else None
-            if ids is None:
-                return None
-            return ids if len(ids) else np.asarray(self.eos, dtype=np.int64)
+            return allowed_next(decoder, state, history[len(prompt):], no_repeat_ngram, self.n_vocab, self.eos)
 
         while count < budget:
             token = pick(logits, allowed())
