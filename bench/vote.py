@@ -22,11 +22,11 @@ def compare_vote(load: Callable[..., Any], fields: Sequence[dict[str, Any]],
     if not hasattr(parallel.backend, "parallel_samples"):
         parallel.close()
         return None
-    sequential = load(parallel_samples=False)
-    models = {"parallel": parallel, "sequential": sequential}
-    seconds = {name: 0.0 for name in models}
-    results: dict[str, list[Any]] = {name: [] for name in models}
+    models = {"parallel": parallel}
+    seconds = {"parallel": 0.0, "sequential": 0.0}
+    results: dict[str, list[Any]] = {"parallel": [], "sequential": []}
     try:
+        models["sequential"] = load(parallel_samples=False)
         for model in models.values():
             model.run("ner", **fields[0])
         names = list(models)
