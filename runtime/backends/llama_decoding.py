@@ -52,6 +52,16 @@ def drop_last_line(text: bytes) -> bytes:
     return text[: text.rstrip(b"\n").rfind(b"\n")]
 
 
+def reusable_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many leading tokens of ``tokens`` a cache holding ``cached`` can keep: their common prefix,
+    but never the last token, which is evaluated again for its logits."""
+    keep = 0
+    limit = min(len(cached), len(tokens) - 1)
+    while keep < limit and cached[keep] == tokens[keep]:
+        keep += 1
+    return keep
+
+
 def allowed_next(decoder: Optional[ConstrainedDecoder], state: Any, answer: Sequence[int], no_repeat_ngram: int,
                  n_vocab: int, eos: Sequence[int]) -> Optional[np.ndarray]:
     """The token ids an answer may continue with (``None``: any): the constraint's at ``state``
@@ -107,11 +117,7 @@ class LlamaGreedy:
     def prefill(self, tokens: Sequence[int]) -> np.ndarray:
         """Evaluate a prompt after the longest prefix already cached; the last position's logits."""
         llm = self.llm
-        cached = llm.input_ids[: llm.n_tokens]
-        keep = 0
-        limit = min(len(cached), len(tokens) - 1)
-        while keep < limit and cached[keep] == tokens[keep]:
-            keep += 1
+        keep = reusable_prefix(llm.input_ids[: llm.n_tokens], tokens)
         llm.n_tokens = keep
         llm.eval(list(tokens[keep:]))
         return self._logits_rows(1)[0]

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ConstrainedDecoder
-from .llama_decoding import allowed_next, drop_last_line, repeated_line
+from .llama_decoding import allowed_next, drop_last_line, repeated_line, reusable_prefix
 from .sampling import Picker
 
 
@@ -120,10 +120,7 @@ class LlamaParallel:
         prompt is cached from the greedy answer, all but the last token): the logits a row gets
         depend on the pass it is in, so a repeated call starts from the same logits as the first."""
         from llama_cpp import llama_cpp as C
-        keep = 0
-        limit = min(len(self.prompt), len(tokens) - 1)
-        while keep < limit and self.prompt[keep] == tokens[keep]:
-            keep += 1
+        keep = reusable_prefix(self.prompt, tokens)
         C.llama_memory_seq_rm(self.ctx.memory, 0, keep, -1)
         self.prompt = list(tokens[:keep])
         last = len(tokens) - 1
