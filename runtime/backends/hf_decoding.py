@@ -22,6 +22,7 @@ from ..constraints import Constraint
 from ..errors import ModelLoadError
 from .automaton import DecoderCache, greedy_free, log_softmax
 from .chat_segments import render_segmented, tokenize_segments
+from .prompt_cache import block_passes
 from .sampling import GREEDY, Picker
 
 
@@ -175,12 +176,9 @@ class HFTokenizer:
         return self._bytes
 
 
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+#: positions per prompt pass (``prompt_cache.block_passes``): a call evaluates again at most this many
+#: cached tokens, so that its answer does not depend on what was asked before
+PROMPT_BLOCK = 16
 
 
 # -- the shared backend logic ---------------------------------------------------------------------------
@@ -236,10 +234,12 @@ class TokenLevelBackend:
             raise ValueError("empty prompt")
         if len(ids) >= self.n_ctx:
             raise ContextOverflowError(f"the prompt has {len(ids)} tokens but the context holds {self.n_ctx}")
-        keep = min(common_prefix(self._cached, ids), len(ids) - 1)
-        if not self._truncate(keep):
-            keep = 0
-        return self._step(ids[keep:])
+        passes = block_passes(self._cached, ids, PROMPT_BLOCK)  # the same passes whatever is cached
+        if not self._truncate(passes[0][0]):
+            passes = block_passes([], ids, PROMPT_BLOCK)
+        for a, b in passes:
+            logits = self._step(ids[a:b])
+        return logits
 
     def _budget(self, n_prompt: int, max_tokens: int) -> int:
         return max(0, min(max_tokens, self.n_ctx - n_prompt))

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ALL, ConstrainedDecoder, log_softmax, without_repeats
+from .prompt_cache import prompt_passes, prompt_start
 from .sampling import GREEDY, Picker
 
 NEWLINE = 0x0A
@@ -50,16 +51,6 @@ def repeated_line(text: bytes) -> bool:
 def drop_last_line(text: bytes) -> bytes:
     """``text`` without its last complete line (the repeated one ``repeated_line`` found)."""
     return text[: text.rstrip(b"\n").rfind(b"\n")]
-
-
-def reusable_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
-    """How many leading tokens of ``tokens`` a cache holding ``cached`` can keep: their common prefix,
-    but never the last token, which is evaluated again for its logits."""
-    keep = 0
-    limit = min(len(cached), len(tokens) - 1)
-    while keep < limit and cached[keep] == tokens[keep]:
-        keep += 1
-    return keep
 
 
 def allowed_next(decoder: Optional[ConstrainedDecoder], state: Any, answer: Sequence[int], no_repeat_ngram: int,
@@ -115,11 +106,15 @@ class LlamaGreedy:
         return np.ctypeslib.as_array(ptr, shape=(n * self.n_vocab,)).reshape(n, self.n_vocab).copy()
 
     def prefill(self, tokens: Sequence[int]) -> np.ndarray:
-        """Evaluate a prompt after the longest prefix already cached; the last position's logits."""
+        """Evaluate a prompt after the longest prefix already cached, its last token in a pass of
+        its own (``prompt_start``); the last position's logits."""
         llm = self.llm
-        keep = reusable_prefix(llm.input_ids[: llm.n_tokens], tokens)
+        keep = prompt_start(llm.input_ids[: llm.n_tokens], tokens)
         llm.n_tokens = keep
-        llm.eval(list(tokens[keep:]))
+        last = len(tokens) - 1
+        for a, b in prompt_passes(keep, last, int(llm.n_batch)):
+            llm.eval(list(tokens[a:b]))
+        llm.eval(list(tokens[last:]))
         return self._logits_rows(1)[0]
 
     def eval_rows(self, tokens: Sequence[int]) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import deadline
 from ..errors import InvalidInputError
+from .prompt_cache import prompt_passes
 
 _CLASSES: dict[type, type] = {}
 #: prompt tokens evaluated between two deadline checks when a deadline is set (a 512-token batch
@@ -53,10 +54,10 @@ def deadline_llama_class(llama_cls: type) -> type:
                 if deadline.current() is None:  # no limit: llama.cpp's own batching, unchanged
                     super().eval(tokens)
                     return
-                step = max(1, min(int(self.n_batch), DEADLINE_CHUNK))
-                for i in range(0, len(tokens), step):
+                # passes of several rows (prompt_cache.py): the same logits as without a deadline
+                for a, b in prompt_passes(0, len(tokens), min(int(self.n_batch), DEADLINE_CHUNK)):
                     deadline.check()
-                    super().eval(tokens[i:i + step])
+                    super().eval(tokens[a:b])
 
         cls = _CLASSES[llama_cls] = DeadlineLlama
     return cls

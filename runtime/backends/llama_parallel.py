@@ -31,7 +31,8 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ConstrainedDecoder
-from .llama_decoding import allowed_next, drop_last_line, repeated_line, reusable_prefix
+from .llama_decoding import allowed_next, drop_last_line, repeated_line
+from .prompt_cache import prompt_passes, prompt_start
 from .sampling import Picker
 
 
@@ -116,16 +117,17 @@ class LlamaParallel:
         """Sequence 0 := ``tokens``, evaluating only what follows the prefix it already holds, the
         last token alone; that token's logits.
 
-        The last token is always evaluated in a pass of its own, as a sequential sample's is (its
-        prompt is cached from the greedy answer, all but the last token): the logits a row gets
-        depend on the pass it is in, so a repeated call starts from the same logits as the first."""
+        The last token is always evaluated in a pass of its own and the tokens before it in passes
+        of several rows, as the model context's greedy prefill does (``prompt_start``,
+        ``prompt_passes``): the logits a row gets depend on whether its pass has one row, so the
+        samples start from the greedy answer's first logits, on a first call as on a repeated one."""
         from llama_cpp import llama_cpp as C
-        keep = reusable_prefix(self.prompt, tokens)
+        keep = prompt_start(self.prompt, tokens)
         C.llama_memory_seq_rm(self.ctx.memory, 0, keep, -1)
         self.prompt = list(tokens[:keep])
         last = len(tokens) - 1
-        for start in range(keep, last, self.n_batch):
-            self._eval(tokens[start:min(start + self.n_batch, last)], start)
+        for a, b in prompt_passes(keep, last, self.n_batch):
+            self._eval(tokens[a:b], a)
         self._eval(tokens[last:], last)
         return self._row(0)
 
