@@ -13,7 +13,6 @@ from ecomlm.runtime.errors import EcomError
 from ecomlm.runtime.model_ref import resolve
 from ecomlm.runtime.models import MODELS
 
-from .pool import path_size
 
 DEFAULT_EXPORTS_DIR = Path("exports")
 
@@ -37,7 +36,7 @@ def _choice(ref: str) -> Optional[ModelChoice]:
         resolved = resolve(ref)
     except EcomError:
         return None
-    size = path_size(resolved.path) + (path_size(resolved.adapter) if resolved.adapter else 0)
+    size = sum(f.stat().st_size for f in resolved.files())  # as the pool counts it: adapters, specialists
     return ModelChoice(ref=ref, backend=KIND_TO_BACKEND[resolved.kind], size_bytes=size)
 
 

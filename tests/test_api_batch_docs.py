@@ -89,3 +89,16 @@ def test_an_ensemble_server_names_every_model_file_and_counts_their_sizes():
         assert "an ensemble of 2 models" in models[0]["description"]
     finally:
         pool.close()
+
+
+def test_the_demo_picker_sizes_a_model_as_the_server_does():
+    """The picker's entry for ``default`` counts its specialists' adapters too, as ``/health`` does."""
+    from ecomlm.demo.models import model_choices
+    from ecomlm.demo.pool import path_size
+    from ecomlm.runtime.model_ref import resolve
+
+    tuned = resolve("default")
+    assert tuned.specialists  # so the sum below differs from model + adapter
+    [choice] = [c for c in model_choices() if c.ref == "default"]
+    assert choice.size_bytes == (path_size(tuned.path) + path_size(tuned.adapter)
+                                 + sum(path_size(s.adapter) for s in tuned.specialists))
