@@ -41,6 +41,7 @@ def batched_greedy(llm: Any, prompts: Sequence[Sequence[int]], max_tokens: int, 
     import numpy as np
     from llama_cpp import llama_cpp as C
     from llama_cpp._internals import LlamaBatch, LlamaContext
+    from ecomlm.runtime.backends.llama_parallel import add_to_batch
 
     longest = max(len(p) for p in prompts) + max_tokens
     params = C.llama_context_default_params()
@@ -83,15 +84,8 @@ def batched_greedy(llm: Any, prompts: Sequence[Sequence[int]], max_tokens: int, 
                 if not nxt or step == max_tokens - 1:
                     break
                 batch.reset()
-                for i, (s, tok) in enumerate(sorted(nxt.items())):
-                    j = batch.batch.n_tokens
-                    batch.batch.token[j] = tok
-                    batch.batch.pos[j] = len(chunk[s]) + len(outs[s]) - 1
-                    batch.batch.seq_id[j][0] = s
-                    batch.batch.n_seq_id[j] = 1
-                    batch.batch.logits[j] = True
-                    batch.batch.n_tokens = j + 1
-                    last[s] = j
+                for s, tok in sorted(nxt.items()):
+                    last[s] = add_to_batch(batch.batch, tok, len(chunk[s]) + len(outs[s]) - 1, s, True)
             outputs.extend(outs)
             generated += sum(len(o) for o in outs)
     finally:

@@ -48,6 +48,19 @@ class _Answer:
     result: Optional[bytes] = None
 
 
+def add_to_batch(batch: Any, token: int, pos: int, seq: int, logits: bool) -> int:
+    """Append ``token`` at position ``pos`` of sequence ``seq`` to a ``llama_batch`` (with its logits
+    if ``logits``); its row in the batch."""
+    j = batch.n_tokens
+    batch.token[j] = token
+    batch.pos[j] = pos
+    batch.seq_id[j][0] = seq
+    batch.n_seq_id[j] = 1
+    batch.logits[j] = logits
+    batch.n_tokens = j + 1
+    return j
+
+
 class LlamaParallel:
     """Samples of one prompt decoded side by side in a multi-sequence context of ``llm``'s weights."""
 
@@ -103,15 +116,7 @@ class LlamaParallel:
             raise RuntimeError("llama_decode failed in the sampling context")
 
     def _add(self, token: int, pos: int, seq: int, logits: bool) -> int:
-        b = self.batch.batch
-        j = b.n_tokens
-        b.token[j] = token
-        b.pos[j] = pos
-        b.seq_id[j][0] = seq
-        b.n_seq_id[j] = 1
-        b.logits[j] = logits
-        b.n_tokens = j + 1
-        return j
+        return add_to_batch(self.batch.batch, token, pos, seq, logits)
 
     def prefill(self, tokens: Sequence[int]) -> np.ndarray:
         """Sequence 0 := ``tokens``, evaluating only what follows the prefix it already holds, the
