@@ -36,8 +36,7 @@ def _choice(ref: str) -> Optional[ModelChoice]:
         resolved = resolve(ref)
     except EcomError:
         return None
-    size = sum(f.stat().st_size for f in resolved.files())  # as the pool counts it: adapters, specialists
-    return ModelChoice(ref=ref, backend=KIND_TO_BACKEND[resolved.kind], size_bytes=size)
+    return ModelChoice(ref=ref, backend=KIND_TO_BACKEND[resolved.kind], size_bytes=resolved.size_bytes())
 
 
 def _finished(path: Path, base: Path) -> bool:

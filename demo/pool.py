@@ -112,9 +112,8 @@ class ModelPool:
         # an ensemble ("default+multilingual"): the first model answers, every member's files count
         members = [m.resolved or resolve(r) for m, r in zip((first, *first.partners), ensemble_members(ref))]
         resolved = members[0]
-        files = sum(f.stat().st_size for m in members for f in m.files())
         self.info = ModelInfo(ref=str(ref), backend=first.backend.name, path=str(resolved.path),
-                              size_bytes=files,
+                              size_bytes=sum(m.size_bytes() for m in members),
                               adapter=str(resolved.adapter) if resolved.adapter else None,
                               specialists=tuple(s.label for s in resolved.specialists),
                               partners=tuple(str(m.path) for m in members[1:]))

@@ -70,6 +70,10 @@ class ResolvedModel:
         paths = (self.path, self.adapter, *(s.adapter for s in self.specialists))
         return [f for p in paths if p is not None for f in files_under(p)]
 
+    def size_bytes(self) -> int:
+        """Bytes of every file this model loads (``files``)."""
+        return sum(f.stat().st_size for f in self.files())
+
     def is_scoped(self, task: str) -> bool:
         """Whether one of ``task``'s specialists answers some input languages only (so that which
         one answers, if any, depends on the input)."""

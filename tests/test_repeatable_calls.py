@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 from ecomlm.runtime import EcomModel, catalog, deadline
-from ecomlm.runtime.backends.prompt_cache import block_passes, prompt_passes, prompt_start
+from ecomlm.runtime.backends.prompt_cache import block_passes, llama_prompt_passes, prompt_passes, prompt_start
 
 TYPES = ["Brand", "Product", "Component", "Attribute"]
 TITLES = ["Lenovo ThinkPad X1 Carbon Gen 11, 14 inch, Intel Core i7, 16GB RAM",
@@ -36,6 +36,9 @@ def test_prompt_start_keeps_the_cached_prefix_but_never_one_new_token_before_the
     assert prompt_start([5, 6, 7, 8], [5, 6, 7, 9, 10]) == 2
     assert prompt_start([5, 6, 1], [5, 6, 7, 8, 9]) == 2
     assert prompt_start([4], [5, 6]) == 0
+    assert llama_prompt_passes([5, 6, 7], [5, 6, 7], 512) == [(2, 3)]
+    assert llama_prompt_passes([5, 6, 7, 8], [5, 6, 9, 10], 512) == [(1, 3), (3, 4)]
+    assert llama_prompt_passes([], list(range(10)), 4) == [(0, 4), (4, 7), (7, 9), (9, 10)]
 
 
 def test_block_passes_start_at_the_block_where_the_reusable_prefix_ends():

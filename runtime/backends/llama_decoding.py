@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ALL, ConstrainedDecoder, log_softmax, without_repeats
-from .prompt_cache import prompt_passes, prompt_start
+from .prompt_cache import llama_prompt_passes
 from .sampling import GREEDY, Picker
 
 NEWLINE = 0x0A
@@ -107,14 +107,12 @@ class LlamaGreedy:
 
     def prefill(self, tokens: Sequence[int]) -> np.ndarray:
         """Evaluate a prompt after the longest prefix already cached, its last token in a pass of
-        its own (``prompt_start``); the last position's logits."""
+        its own (``llama_prompt_passes``); the last position's logits."""
         llm = self.llm
-        keep = prompt_start(llm.input_ids[: llm.n_tokens], tokens)
-        llm.n_tokens = keep
-        last = len(tokens) - 1
-        for a, b in prompt_passes(keep, last, int(llm.n_batch)):
+        passes = llama_prompt_passes(llm.input_ids[: llm.n_tokens], tokens, int(llm.n_batch))
+        llm.n_tokens = passes[0][0]
+        for a, b in passes:
             llm.eval(list(tokens[a:b]))
-        llm.eval(list(tokens[last:]))
         return self._logits_rows(1)[0]
 
     def eval_rows(self, tokens: Sequence[int]) -> np.ndarray:

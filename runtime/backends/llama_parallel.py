@@ -32,7 +32,7 @@ import numpy as np
 from .. import deadline
 from .automaton import ConstrainedDecoder
 from .llama_decoding import allowed_next, drop_last_line, repeated_line
-from .prompt_cache import prompt_passes, prompt_start
+from .prompt_cache import llama_prompt_passes
 from .sampling import Picker
 
 
@@ -123,17 +123,16 @@ class LlamaParallel:
         last token alone; that token's logits.
 
         The last token is always evaluated in a pass of its own and the tokens before it in passes
-        of several rows, as the model context's greedy prefill does (``prompt_start``,
-        ``prompt_passes``): the logits a row gets depend on whether its pass has one row, so the
-        samples start from the greedy answer's first logits, on a first call as on a repeated one."""
+        of several rows, as the model context's greedy prefill does (``llama_prompt_passes``): the
+        logits a row gets depend on whether its pass has one row, so the samples start from the
+        greedy answer's first logits, on a first call as on a repeated one."""
         from llama_cpp import llama_cpp as C
-        keep = prompt_start(self.prompt, tokens)
+        passes = llama_prompt_passes(self.prompt, tokens, self.n_batch)
+        keep = passes[0][0]
         C.llama_memory_seq_rm(self.ctx.memory, 0, keep, -1)
         self.prompt = list(tokens[:keep])
-        last = len(tokens) - 1
-        for a, b in prompt_passes(keep, last, self.n_batch):
+        for a, b in passes:
             self._eval(tokens[a:b], a)
-        self._eval(tokens[last:], last)
         return self._row(0)
 
     def _eval(self, part: Sequence[int], start: int) -> None:

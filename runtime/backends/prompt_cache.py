@@ -11,7 +11,7 @@ answer (some NER answers of the shipped model did; the Lenovo title of ``tests/t
 is one).
 
 So every prompt is evaluated the same way whatever came before:
-- llama.cpp (``prompt_start``, ``prompt_passes``): its last token in a pass of its own and the
+- llama.cpp (``llama_prompt_passes``): its last token in a pass of its own and the
   tokens before it in passes of several rows; there a several-row pass gives each row the same
   values whatever else it holds;
 - ONNX Runtime and PyTorch (``block_passes``): in passes aligned to fixed blocks of positions, so
@@ -52,6 +52,14 @@ def prompt_start(cached: Sequence[int], tokens: Sequence[int]) -> int:
     gets the same logits on its first call as when asked again, whatever was asked before it."""
     keep = reusable_prefix(cached, tokens)
     return keep - 1 if keep > 0 and len(tokens) - 1 - keep == 1 else keep
+
+
+def llama_prompt_passes(cached: Sequence[int], tokens: Sequence[int], step: int) -> list[tuple[int, int]]:
+    """The passes that evaluate ``tokens`` on llama.cpp after a cache holding ``cached``: from
+    ``prompt_start``, the tokens before the last in passes of several rows of at most ``step``
+    (``prompt_passes``), then the last token alone; the first pass starts where the cache is cut."""
+    keep, last = prompt_start(cached, tokens), len(tokens) - 1
+    return prompt_passes(keep, last, step) + [(last, last + 1)]
 
 
 def block_passes(cached: Sequence[int], tokens: Sequence[int], block: int) -> list[tuple[int, int]]:
