@@ -52,12 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a vote's sampled answers decoded side by side, one llama.cpp pass a step for "
                         "all (on), or one after another (off: the decoding of the figures before "
                         "2026-12-06; runtime/backends/llama_parallel.py)")
+    add_resume_options(p)
+    p.set_defaults(func=cmd_eval)
+
+
+def add_resume_options(p: argparse.ArgumentParser) -> None:
+    """--resume and --fresh (eval, eval-realistic: ``journal.py``)."""
     p.add_argument("--resume", action="store_true",
                    help="continue a stopped run of the same models and settings into the same --out: "
                         "the items it answered (OUT/eval-journal.jsonl) are kept, the others answered")
     p.add_argument("--fresh", action="store_true",
                    help="discard a stopped run's answers in --out and start over")
-    p.set_defaults(func=cmd_eval)
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

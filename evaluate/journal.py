@@ -1,4 +1,4 @@
-"""What a running ``ecomlm eval`` has answered so far, so that a stopped run resumes where it stopped.
+"""What a running evaluation has answered so far, so that a stopped run resumes where it stopped.
 
 A held-out evaluation runs for tens of minutes on a CPU (250 items of NER with its vote of 8 answers
 take about 35 minutes on one core), and a laptop lid, a Ctrl-C or a session limit stops it. Every
@@ -14,14 +14,18 @@ written, the journal is deleted.
 Lines: ``{"setup": {...}}`` first, then ``{"loaded": REF, "backend": ..., "load_s": ...}`` as each
 model loads and ``{"example": {...}}`` per item (``Example.to_json``). A last line cut short by a
 crash is ignored.
+
+``ecomlm eval-realistic`` keeps the same journal for its items (``realistic_eval.py``): what an item
+line holds and how it reads back is a ``JournalCodec`` (``HELDOUT`` for ``ecomlm eval``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 from ecomlm.runtime.atomic_io import atomic_write
 from ecomlm.runtime.errors import InvalidInputError
@@ -58,20 +62,38 @@ def example_from_json(rec: dict[str, Any]) -> Any:
                    seconds=rec.get("seconds", 0.0))
 
 
+@dataclass(frozen=True)
+class JournalCodec:
+    """How one answered item is written to a journal line and read back."""
+
+    #: the field of an item line that tells it from the other items of its model and task
+    key: str
+    #: the item line of an answered item, by the model that answered it: ``encode(ref, item)``
+    encode: Callable[[str, Any], dict[str, Any]]
+    #: the answered item an item line holds; it must hold "model", "task" and ``key``
+    decode: Callable[[dict[str, Any]], Any]
+
+
+#: ``ecomlm eval``'s items: ``runner.Example``, told apart by their index in the task
+HELDOUT = JournalCodec(key="index", encode=lambda ref, example: example.to_json(ref),
+                       decode=lambda rec: example_from_json(rec))
+
+
 @dataclass
 class EvalJournal:
-    """The items one ``ecomlm eval`` setup has answered; ``open`` it, then ``record`` each new one."""
+    """The items one evaluation setup has answered; ``open`` it, then ``record`` each new one."""
 
     path: Path
     _file: TextIO
-    _examples: dict[tuple[str, str, int], Any]
+    _examples: dict[tuple[str, str, Any], Any]
     _loaded: dict[str, dict[str, Any]]
     #: what ``open`` did with an earlier journal, for the user (``None``: there was none)
     note: Optional[str] = None
+    codec: JournalCodec = HELDOUT
 
     @classmethod
     def open(cls, out: Path, setup: dict[str, Any], *, resume: bool = False,
-             fresh: bool = False) -> "EvalJournal":
+             fresh: bool = False, codec: JournalCodec = HELDOUT) -> "EvalJournal":
         """The journal of ``setup`` in folder ``out``. A stopped run's journal there is read back with
         ``resume`` (its setup must be ``setup``) and discarded with ``fresh``; with neither, it is an
         error that names both, so that no answered item is lost or mixed in unasked."""
@@ -100,17 +122,18 @@ class EvalJournal:
         elif resume:
             note = f"--resume: no stopped run in {out} (no {JOURNAL_NAME}), starting"
         loaded = {rec["loaded"]: rec for rec in records if "loaded" in rec}
-        examples = {(e["model"], e["task"], e["index"]): example_from_json(e)
+        examples = {(e["model"], e["task"], e[codec.key]): codec.decode(e)
                     for e in (rec["example"] for rec in records if "example" in rec)}
         path.parent.mkdir(parents=True, exist_ok=True)
         # written again through a temp file (without a line a crash cut short), then appended to
         with atomic_write(path) as f:
             for rec in ({"setup": setup}, *records):
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        return cls(path, path.open("a", encoding="utf-8"), examples, loaded, note)
+        return cls(path, path.open("a", encoding="utf-8"), examples, loaded, note, codec)
 
-    def done(self, ref: str, task: str) -> dict[int, Any]:
-        """The examples of ``task`` that model ``ref`` has answered, by item index."""
+    def done(self, ref: str, task: str) -> dict[Any, Any]:
+        """The examples of ``task`` that model ``ref`` has answered, by their key (``ecomlm eval``:
+        the item's index in the task)."""
         return {i: e for (r, t, i), e in self._examples.items() if r == ref and t == task}
 
     @property
@@ -129,8 +152,9 @@ class EvalJournal:
 
     def record(self, ref: str, example: Any) -> None:
         """Append one answered item (flushed: a crash after this keeps it)."""
-        self._examples[(ref, example.task, example.index)] = example
-        self._write({"example": example.to_json(ref)})
+        line = self.codec.encode(ref, example)
+        self._examples[(ref, line["task"], line[self.codec.key])] = example
+        self._write({"example": line})
 
     def _write(self, rec: dict[str, Any]) -> None:
         self._file.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -138,6 +162,14 @@ class EvalJournal:
 
     def close(self) -> None:
         self._file.close()
+
+    def stopped(self, command: str) -> None:
+        """The run stopped before its results (an error, Ctrl-C): close the journal, kept for the next
+        run of the same setup, and tell the user on stderr how to continue."""
+        self.close()
+        if self.answered:
+            print(f"{command}: stopped; the {self.answered} items answered are kept in {self.path}: "
+                  f"the same command with --resume continues the run", file=sys.stderr)
 
     def finish(self) -> None:
         """The run's results are written: the journal is no longer needed."""
@@ -168,4 +200,5 @@ def _parsed(line: str) -> Optional[dict[str, Any]]:
     return rec if isinstance(rec, dict) else None
 
 
-__all__ = ["JOURNAL_NAME", "EvalJournal", "example_from_json", "file_identity", "items_digest"]
+__all__ = ["JOURNAL_NAME", "HELDOUT", "EvalJournal", "JournalCodec", "example_from_json", "file_identity",
+           "items_digest"]

@@ -64,6 +64,19 @@ class Scored:
                 "gold": self.gold.text, "score": round(self.score, 4), "raw": self.raw,
                 "error": self.error, "seconds": round(self.seconds, 4)}
 
+    def to_record(self, model: str) -> dict[str, Any]:
+        """``to_json`` with the answer's scoring items, so that ``from_record`` gives it back whole
+        (the journal of a stopped ``ecomlm eval-realistic``)."""
+        return {**self.to_json(model), "pred_items": sorted(([c, v] for c, v in self.pred.items), key=repr)}
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any], item: Item) -> "Scored":
+        """The ``Scored`` a ``to_record`` line holds for ``item``, scored again."""
+        pred = Comparable(frozenset((c, v) for c, v in rec["pred_items"]), rec["pred"])
+        gold = gold_of(item)
+        return cls(item, pred, gold, item_score(catalog.get_task(item.task).metric, pred, gold, item.lang),
+                   raw=rec.get("raw"), error=rec.get("error"), seconds=rec.get("seconds", 0.0))
+
 
 # Loading ------------------------------------------------------------------------------------------
 def _item(row: Any) -> Item:

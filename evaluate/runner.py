@@ -283,10 +283,7 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
                                parallel_samples=config.parallel_samples, journal=journal)
                 for ref in config.models]
     except BaseException:
-        journal.close()  # kept for the next run of the same setup
-        if journal.answered:
-            print(f"ecomlm eval: stopped; the {journal.answered} items answered are kept in {journal.path}: "
-                  f"the same command with --resume continues the run", file=sys.stderr)
+        journal.stopped("ecomlm eval")
         raise
     results = build_results(runs, tasks, config)
     report.write_all(results, runs, Path(config.out), command=command, machine=machine)

@@ -204,3 +204,65 @@ def test_a_shopper_question_among_two_products_shows_its_inputs_in_the_report(tm
     md = rv.render_markdown({"gold": rv.summarize(scored)}, {"which_of_two": {
         "score": 0.0, "what": "majority: A"}}, {"gold": scored})
     assert "| which_of_two | best | 1.00 | red shoes / red running shoes / blue hat | A | A |" in md
+
+
+class _Stop(Exception):
+    """Stands for Ctrl-C or a killed session in the middle of a run."""
+
+
+def _answers(out: Path) -> list[tuple]:
+    return [(p["model"], p["task"], p["id"], p["pred"], p["raw"], p["score"])
+            for p in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())]
+
+
+@pytest.mark.slow
+def test_a_stopped_eval_realistic_resumes_and_gives_the_uninterrupted_results(tmp_path, base_gguf,
+                                                                               monkeypatch, capsys):
+    from ecomlm.evaluate.journal import JOURNAL_NAME
+    from ecomlm.runtime import EcomModel
+
+    config = lambda out, **kw: rv.RealisticConfig(models=["base"], out=out, tasks=["ner", "sentiment"],  # noqa: E731
+                                                  limit=2, n_ctx=1024, n_threads=1, progress=False, **kw)
+    whole = rv.run_realistic(config(tmp_path / "whole"))
+    assert not (tmp_path / "whole" / JOURNAL_NAME).exists()
+
+    calls: list[str] = []
+    real = EcomModel.run
+
+    def run(self, task, **kw):
+        if len(calls) == 3:
+            raise _Stop()
+        calls.append(task)
+        return real(self, task, **kw)
+    monkeypatch.setattr(EcomModel, "run", run)
+    out = tmp_path / "out"
+    with pytest.raises(_Stop):
+        rv.run_realistic(config(out))
+    assert len(calls) == 3 and not (out / "results.json").exists()
+    assert "the 3 items answered are kept" in capsys.readouterr().err
+    with pytest.raises(InvalidInputError, match="holds a stopped run.*--resume.*--fresh"):
+        rv.run_realistic(config(out))
+    with pytest.raises(InvalidInputError, match="other items"):
+        rv.run_realistic(rv.RealisticConfig(**{**vars(config(out, resume=True)), "limit": 1}))
+
+    calls.clear()
+    again = rv.run_realistic(config(out, resume=True))
+    assert len(calls) == 1  # only the item the stopped run had not answered
+    assert "--resume: 3 items already answered" in capsys.readouterr().err
+    untimed = lambda r: {t: {k: v for k, v in row.items() if k != "s_per_item"}  # noqa: E731
+                         for t, row in r["models"]["base"].items()}
+    assert untimed(again) == untimed(whole)
+    assert _answers(out) == _answers(tmp_path / "whole")
+    assert again["meta"]["runs"]["base"]["resumed"] == 3
+    assert not (out / JOURNAL_NAME).exists()
+
+
+def test_an_answer_reads_back_whole_from_its_journal_line():
+    """The journal keeps an answer's scoring items (types, a None class) and its score comes back."""
+    items = [i for i in rv.load_items(tasks=["ner", "qa"], limit=1)]
+    for item in items:
+        gold = rv.gold_of(item)
+        s = rv.Scored(item, gold, gold, 1.0, raw="raw text", error=None, seconds=0.25)
+        line = json.loads(json.dumps(s.to_record("m")))
+        back = rv.Scored.from_record(line, item)
+        assert (back.pred, back.gold, back.score, back.raw, back.seconds) == (gold, gold, 1.0, "raw text", 0.25)
