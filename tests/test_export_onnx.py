@@ -80,3 +80,24 @@ def test_quantized_folders_answer_through_the_runtime(exported):
             assert result.raw in labels
             spans = model.extract_entities("Sony headphones in black", ["brand", "color"])
             assert all(s.type in ("brand", "color") for s in spans.spans)
+
+
+@pytest.mark.parametrize("name", ["fp32", "int8"])
+def test_an_onnx_export_gives_a_prompt_the_same_logits_first_again_and_after_another(exported, name):
+    """A prompt's logits on ONNX Runtime do not depend on what was asked before: the prompt is
+    evaluated in the same fixed blocks of positions whatever is cached (``prompt_cache.block_passes``).
+    int8's dynamic quantization scales each pass's activations over all its rows, so a pass of
+    other rows would give other logits."""
+    from ecomlm.runtime.backends.onnx_backend import OnnxBackend
+
+    out, _ = exported
+    backend = OnnxBackend(out / name, n_threads=1)
+    prompt, other = list(range(5, 70)), list(range(5, 50)) + [300, 301]  # 45 tokens shared
+    first = backend._prefill(prompt)
+    again = backend._prefill(prompt)
+    backend._prefill(other)
+    after_other = backend._prefill(prompt)
+    backend._prefill(prompt[:-2] + [7] + prompt[-1:])
+    after_near = backend._prefill(prompt)
+    for logits in (again, after_other, after_near):
+        assert np.array_equal(logits, first)
