@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from ecomlm.runtime.errors import InvalidInputError
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import ExportOptions, export_gguf, export_onnx
-    from .report import render
+    from .report import parity_warnings, render
 
     try:
         if args.export_format == "gguf":
@@ -86,6 +87,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     data = fn(args.model, args.out, quants, opts)
     print(f"wrote {len(data['artifacts'])} artifact(s) and manifest.json to {args.out} "
           f"in {time.perf_counter() - t0:.0f} s")
+    for line in parity_warnings(data):
+        print(line, file=sys.stderr)
     if args.report:
         print(render([data]))
     return 0

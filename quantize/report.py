@@ -66,5 +66,23 @@ def render(manifests: Iterable[dict[str, Any]]) -> str:
     return "\n".join(lines + [""] + notes) + "\n"
 
 
+#: below this share of next tokens agreeing with PyTorch, an artifact does not reproduce the model
+#: (collapsed quantizations measured here: Q4_1 0.70; the usable ones 0.89 and above)
+MIN_TEACHER_FORCED_TOP1 = 0.8
+
+
+def parity_warnings(data: dict[str, Any]) -> list[str]:
+    """One line per artifact of a manifest whose parity says it does not reproduce the model."""
+    out = []
+    for art in data.get("artifacts", []):
+        parity = art.get("parity") or {}
+        top1 = parity.get("teacher_forced_top1")
+        if top1 is not None and top1 < MIN_TEACHER_FORCED_TOP1:
+            out.append(f"warning: {art['name']} agrees with the PyTorch model on {100 * top1:.0f} % of next "
+                       f"tokens (mean KL {parity.get('mean_kl', float('nan')):.3f}): it does not reproduce "
+                       f"the model; do not ship it (quantize/EXPORT.md, \"What to use\")")
+    return out
+
+
 def render_folders(folders: Iterable[Path]) -> str:
     return render(read_manifest(Path(f)) for f in folders)

@@ -124,3 +124,17 @@ def test_unsupported_architecture_is_reported(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     shutil.rmtree(folder)
+
+
+def test_an_artifact_that_does_not_reproduce_the_model_is_named_in_a_warning():
+    """Parity is in the manifest either way; an artifact far from the model (the collapsed int8 of
+    an AVX2 machine: 39 % of next tokens agreeing) is also named on stderr, the usable ones are not."""
+    from ecomlm.quantize.report import parity_warnings
+
+    data = {"artifacts": [
+        {"name": "int8", "parity": {"teacher_forced_top1": 0.386, "mean_kl": 3.6322}},
+        {"name": "Q4_K_M", "parity": {"teacher_forced_top1": 0.952, "mean_kl": 0.0376}},
+        {"name": "Q8_0", "parity": None},  # exported with --no-parity
+    ]}
+    lines = parity_warnings(data)
+    assert len(lines) == 1 and "int8" in lines[0] and "39 %" in lines[0] and "3.632" in lines[0]
