@@ -50,8 +50,27 @@ def tool_versions(packages: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: CPU features that change what a quantized artifact computes (int8 without VNNI saturates: onnx_export.py)
+CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu_features(cpuinfo: str | None = None) -> list[str]:
+    """Which of ``CPU_FEATURES`` this CPU has (Linux's /proc/cpuinfo flags; empty where unreadable)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+    flags = next((line.partition(":")[2].split() for line in cpuinfo.splitlines()
+                  if line.startswith(("flags", "Features"))), [])
+    return [f for f in CPU_FEATURES if f in flags]
+
+
 def machine() -> str:
-    return f"{platform.machine()} {os.cpu_count()}-core CPU, {platform.system()} (python {platform.python_version()})"
+    """The machine in words, with the CPU features that decide int8's accuracy."""
+    features = cpu_features()
+    return (f"{platform.machine()} {os.cpu_count()}-core CPU" + (f" ({', '.join(features)})" if features else "")
+            + f", {platform.system()} (python {platform.python_version()})")
 
 
 def now() -> str:

@@ -42,6 +42,9 @@ ONNX_QUANTS: dict[str, OnnxQuant] = {
     "fp32": OnnxQuant("fp32", summary="float32, as exported"),
     "int8": OnnxQuant("int8", per_channel=True, exclude=(r"down_proj", r"lm_head"),
                       summary="dynamic int8, per-channel, 7-bit weights; down_proj and lm_head kept float"),
+    "int8-8bit": OnnxQuant("int8", per_channel=True, reduce_range=False, exclude=(r"down_proj", r"lm_head"),
+                           summary="int8 with 8-bit weights (the recipe before 2026-12-06): only for a CPU "
+                                   "with VNNI; without it (AVX2 only) it loses most of the model's accuracy"),
     "int8-nodown": OnnxQuant("int8", exclude=(r"down_proj",),
                              summary="dynamic int8 per-tensor, 7-bit weights; down_proj kept float"),
     "int8-all": OnnxQuant("int8", summary="dynamic int8 of every MatMul, per-tensor, 7-bit weights (naive)"),

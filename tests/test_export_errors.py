@@ -138,3 +138,15 @@ def test_an_artifact_that_does_not_reproduce_the_model_is_named_in_a_warning():
     ]}
     lines = parity_warnings(data)
     assert len(lines) == 1 and "int8" in lines[0] and "39 %" in lines[0] and "3.632" in lines[0]
+
+
+def test_a_manifest_names_the_cpu_features_that_decide_int8s_accuracy():
+    """int8 with 8-bit weights is exact enough on a CPU with VNNI and collapses on AVX2 alone, so
+    the machine line of a manifest says which of them the exporting CPU had."""
+    from ecomlm.quantize.manifest import cpu_features
+
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    vnni = "flags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n"
+    assert cpu_features(avx2) == ["avx2"]
+    assert cpu_features(vnni) == ["avx2", "avx512f", "avx512_vnni"]
+    assert cpu_features("model name : something\n") == []
