@@ -119,8 +119,8 @@ def _run_one(ref: str, items: Sequence[Item], config: RealisticConfig, options: 
     done = {(task, i): s for task in task_order(items) for i, s in journal.done(ref, task).items()}
     earlier = journal.loaded(ref)
     if earlier is not None and len(done) == len(items):  # every item answered before the stop
-        return run_model(None, items, done=done), {"backend": earlier["backend"], "load_s": earlier["load_s"],
-                                                   "run_s": 0.0, "resumed": len(done)}
+        return [done[(i.task, i.id)] for i in items], {"backend": earlier["backend"], "load_s": earlier["load_s"],
+                                                       "run_s": 0.0, "resumed": len(done)}
     t0 = time.perf_counter()
     model = EcomModel.load(ref, backend=config.backend, **options)
     load_s = time.perf_counter() - t0

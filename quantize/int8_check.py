@@ -3,8 +3,8 @@
     python -m ecomlm.quantize.int8_check [--seed 0]
 
 Builds one float MatMul (64 x 48 weights whose columns span a 300x range of scales, as a
-transformer's projections do), quantizes it with ``onnxruntime.quantization.quantize_dynamic`` as
-``ecomlm export onnx`` does (per-tensor; per-channel with 8-bit weights; per-channel with 7-bit
+transformer's projections do), quantizes it with the call ``ecomlm export onnx`` makes
+(``onnx_export.quantize_int8``: per-tensor; per-channel with 8-bit weights; per-channel with 7-bit
 weights, ``reduce_range``), runs each on three inputs and prints the largest error relative to the
 float result, with the CPU features that decide it (``manifest.cpu_features``). On a CPU without
 VNNI (AVX2 only) the per-channel 8-bit row is several times the others: onnxruntime sums pairs of
@@ -29,7 +29,8 @@ def relative_errors(seed: int = 0, k: int = 64, n: int = 48) -> dict[str, float]
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .onnx_export import quantize_int8
 
     rng = np.random.default_rng(seed)
     w = (rng.standard_normal((k, n)) * np.linspace(0.01, 3.0, n)).astype(np.float32)
@@ -45,9 +46,7 @@ def relative_errors(seed: int = 0, k: int = 64, n: int = 48) -> dict[str, float]
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
         for name, per_channel, reduce_range in RECIPES:
             dest = Path(tmp) / "int8.onnx"
-            quantize_dynamic(src, dest, op_types_to_quantize=["MatMul"], per_channel=per_channel,
-                             reduce_range=reduce_range, weight_type=QuantType.QInt8,
-                             extra_options={"MatMulConstBOnly": True})
+            quantize_int8(src, dest, per_channel=per_channel, reduce_range=reduce_range)
             session = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"])
             y = session.run(None, {"x": x})[0]
             out[name] = float(np.abs(y - reference).max() / np.abs(reference).max())

@@ -19,6 +19,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 #: files the ONNX folder needs beside the graph (what the backend and tokenizer read)
 SIDE_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -93,6 +94,17 @@ def _matmul_nodes(model, patterns: tuple[str, ...]) -> list[str]:
             if n.op_type == "MatMul" and any(r.search(n.name) for r in rx)]
 
 
+def quantize_int8(model: Any, dest: Path, *, per_channel: bool, reduce_range: bool,
+                  exclude: Sequence[str] = ()) -> None:
+    """onnxruntime's dynamic int8 of the MatMul weights of ``model`` (a ModelProto or a path) into
+    ``dest``, as every ``int8*`` recipe does it (``int8_check.py`` runs the same call)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(model, dest, op_types_to_quantize=["MatMul"], per_channel=per_channel,
+                     reduce_range=reduce_range, weight_type=QuantType.QInt8, nodes_to_exclude=list(exclude),
+                     extra_options={"MatMulConstBOnly": True})
+
+
 def quantize_onnx(fp32_dir: Path, out_dir: Path, name: str) -> Path:
     """Quantize ``fp32_dir/model.onnx`` with recipe ``name`` into ``out_dir`` (with side files)."""
     import onnx
@@ -103,11 +115,7 @@ def quantize_onnx(fp32_dir: Path, out_dir: Path, name: str) -> Path:
     model = onnx.load(str(src), load_external_data=True)
     exclude = _matmul_nodes(model, spec.exclude)
     if spec.kind == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(model, dest, op_types_to_quantize=["MatMul"], per_channel=spec.per_channel,
-                         reduce_range=spec.reduce_range, weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
-                         extra_options={"MatMulConstBOnly": True})
+        quantize_int8(model, dest, per_channel=spec.per_channel, reduce_range=spec.reduce_range, exclude=exclude)
     elif spec.kind == "int4":
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 

@@ -88,19 +88,12 @@ def test_an_onnx_export_gives_a_prompt_the_same_logits_first_again_and_after_ano
     evaluated in the same fixed blocks of positions whatever is cached (``prompt_cache.block_passes``).
     int8's dynamic quantization scales each pass's activations over all its rows, so a pass of
     other rows would give other logits."""
+    from test_repeatable_calls import assert_prefill_repeats
+
     from ecomlm.runtime.backends.onnx_backend import OnnxBackend
 
     out, _ = exported
-    backend = OnnxBackend(out / name, n_threads=1)
-    prompt, other = list(range(5, 70)), list(range(5, 50)) + [300, 301]  # 45 tokens shared
-    first = backend._prefill(prompt)
-    again = backend._prefill(prompt)
-    backend._prefill(other)
-    after_other = backend._prefill(prompt)
-    backend._prefill(prompt[:-2] + [7] + prompt[-1:])
-    after_near = backend._prefill(prompt)
-    for logits in (again, after_other, after_near):
-        assert np.array_equal(logits, first)
+    assert_prefill_repeats(OnnxBackend(out / name, n_threads=1), list(range(5, 70)), shared=45)
 
 
 def test_int8_weights_take_7_bits_so_that_avx2_cannot_saturate(exported):

@@ -108,10 +108,15 @@ def test_the_pytorch_backend_gives_a_prompt_the_same_logits_first_again_and_afte
     from tiny_models import tiny_model_dir
 
     backend = TorchBackend(tiny_model_dir(tmp_path / "tiny", hidden_size=576), n_threads=1)
-    prompt, other = list(range(5, 120)), list(range(5, 100)) + [300, 301]  # 95 tokens shared
+    assert_prefill_repeats(backend, list(range(5, 120)), shared=95)
+
+
+def assert_prefill_repeats(backend, prompt: list[int], shared: int) -> None:  # noqa: ANN001 (a token-level backend)
+    """``prompt``'s last logits on ``backend`` are equal on a first prefill, again, after a prompt
+    sharing its first ``shared`` tokens, and after one differing only in the token before the last."""
     first = backend._prefill(prompt)
     again = backend._prefill(prompt)
-    backend._prefill(other)
+    backend._prefill(prompt[:shared] + [300, 301])
     after_other = backend._prefill(prompt)
     backend._prefill(prompt[:-2] + [7] + prompt[-1:])
     after_near = backend._prefill(prompt)
