@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from ecomlm.runtime.errors import InvalidInputError
 
@@ -29,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = esub.add_parser("gguf", help="GGUF files for llama.cpp / Ollama / LM Studio")
     common(q, "f16,q8_0,q4_k_m,q4_0", ", ".join(GGUF_TYPES))
+    q.add_argument("--imatrix", type=Path, default=None, metavar="FILE",
+                   help="weight llama.cpp's rounding by an importance matrix: a corpus JSONL (`ecomlm data "
+                        "build` output) to collect one on with PyTorch (saved as OUT/imatrix.gguf), or an "
+                        "imatrix .gguf (this command's or llama-imatrix's); see quantize/EXPORT.md")
+    q.add_argument("--imatrix-records", type=int, default=256, metavar="N",
+                   help="corpus records the matrix is collected on (default: %(default)s)")
     q.set_defaults(func=cmd_export, export_format="gguf")
     q = esub.add_parser("onnx", help="ONNX folders for onnxruntime (one per quantization)")
     common(q, "fp32,int8,int4", ", ".join(ONNX_QUANTS))
@@ -80,8 +87,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         quants = parse_quants(args.quant)
     except ValueError as e:
         raise InvalidInputError(str(e)) from None
+    imatrix = getattr(args, "imatrix", None)
+    if imatrix is not None and args.imatrix_records < 1:
+        raise InvalidInputError(f"--imatrix-records must be at least 1, got {args.imatrix_records}")
     opts = ExportOptions(parity=not args.no_parity, speed=args.report, force=args.force,
-                         threads=args.threads, progress=not args.quiet)
+                         threads=args.threads, progress=not args.quiet, imatrix=imatrix,
+                         imatrix_records=getattr(args, "imatrix_records", 256))
     t0 = time.perf_counter()
     fn = export_gguf if args.export_format == "gguf" else export_onnx
     data = fn(args.model, args.out, quants, opts)
@@ -103,8 +114,6 @@ def cmd_ollama(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ecomlm.runtime.atomic_io import atomic_write
 
     from .report import render_folders

@@ -15,11 +15,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+
+from ecomlm.runtime.errors import InvalidInputError
 
 from . import manifest as mf
 from .hygiene import STAGE_PREFIX, clean_stale, owned_temp_dir
 from .source import SourceModel, resolve_source, stage
+
+if TYPE_CHECKING:
+    from .imatrix import ImportanceMatrix
 
 _TORCH_TOOLS = ("torch", "transformers")
 
@@ -33,6 +38,9 @@ class ExportOptions:
     parity_tokens: int = 24        # greedy tokens per parity prompt
     parity_prompts: int = 0        # use only the first N prompts of the fixed set (0: all)
     progress: bool = True
+    imatrix: Optional[Path] = None  # GGUF only: weight llama.cpp's rounding by an importance matrix
+    #                                 (a corpus JSONL to collect one on, or an imatrix .gguf: imatrix.py)
+    imatrix_records: int = 256     # corpus records an importance matrix is collected on
 
 
 class _Timer:
@@ -117,6 +125,8 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
     opts = opts or ExportOptions()
     out = Path(out)
     quants = list(quants)
+    if opts.imatrix is not None:
+        _check_imatrix_request(opts.imatrix, quants)
     timer = _Timer(opts.progress)
     with timer.step("fetch llama.cpp converter"):
         conv = ensure_converter()
@@ -128,6 +138,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
         with timer.step(f"convert to {base_type.upper()} (convert_hf_to_gguf.py)"):
             ge.convert(staging, base_file, base_type, conv)
         files: dict[str, Path] = {base_type: base_file}
+        matrix = _importance_matrix(staging, base_file, opts, timer, tmp)
         for q in quants:
             if q in ge.CONVERTER_TYPES and q != base_type:
                 with timer.step(f"convert to {q.upper()}"):
@@ -135,7 +146,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
                 files[q] = tmp / ge.file_name(stem, q)
             elif q in ge.QUANT_TYPES:
                 with timer.step(f"quantize {q.upper()}"):
-                    ge.quantize(base_file, tmp / ge.file_name(stem, q), q, opts.threads)
+                    ge.quantize(base_file, tmp / ge.file_name(stem, q), q, opts.threads, matrix)
                 files[q] = tmp / ge.file_name(stem, q)
         ref = None
         if opts.parity:
@@ -149,7 +160,9 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
             artifacts.append({
                 "name": q.upper(), "quantization": {"type": q.upper(), "tool": "llama_model_quantize"
                                                     if q in ge.QUANT_TYPES else "convert_hf_to_gguf.py",
-                                                    "tensor_types": info.tensor_types},
+                                                    "tensor_types": info.tensor_types,
+                                                    "imatrix": matrix.describe() if matrix is not None
+                                                    and q in ge.QUANT_TYPES else None},
                 "files": mf.file_entries(tmp, [path]), "bytes": path.stat().st_size,
                 "bits_per_weight": info.bits_per_weight, "n_weights": info.n_weights,
                 "gguf_metadata": info.metadata, "parity": parity, "speed": speed, "task_score_delta": None})
@@ -163,6 +176,10 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
                                              f"{conv.version} sdist"},
             "parity_prompts": _prompt_names(), "reference_speed": _ref_speed(ref, opts, timer),
             "timings_s": timer.times, "artifacts": artifacts}
+        if matrix is not None:
+            saved = [tmp / "imatrix.gguf"] if (tmp / "imatrix.gguf").exists() else []
+            data["imatrix"] = {**matrix.describe(), "source": str(opts.imatrix),
+                               "files": mf.file_entries(tmp, saved)}
         mf.write_manifest(tmp, data)
         mf.publish(tmp, out)
         return data
@@ -171,6 +188,38 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_imatrix_request(source: Path, quants: Sequence[str]) -> None:
+    """Before any work: the matrix's file exists and some asked type is one the quantizer makes."""
+    from . import gguf_export as ge
+
+    if not source.is_file():
+        raise InvalidInputError(f"--imatrix {str(source)!r}: no such file (give a corpus JSONL or an "
+                                f"imatrix .gguf)")
+    if not any(q in ge.QUANT_TYPES for q in quants):
+        raise InvalidInputError(f"--imatrix weights llama.cpp's quantizer, but none of {', '.join(quants)} "
+                                f"is quantized by it (one of {', '.join(ge.QUANT_TYPES)})")
+
+
+def _importance_matrix(staging: Path, base_file: Path, opts: ExportOptions, timer: _Timer,
+                       tmp: Path) -> Optional["ImportanceMatrix"]:
+    """``opts.imatrix`` as a matrix checked against the base file (None without it), saved into the
+    export as ``imatrix.gguf`` when collected here, so that it can be reused (``--imatrix``)."""
+    from .imatrix import missing_tensors, resolve
+
+    if opts.imatrix is None:
+        return None
+    with timer.step(f"importance matrix from {opts.imatrix.name}"):
+        matrix = resolve(opts.imatrix, staging, opts.imatrix_records, opts.threads, opts.progress)
+    missing = missing_tensors(matrix, base_file)
+    if missing:
+        raise InvalidInputError(f"the importance matrix {str(opts.imatrix)!r} has no entry for {len(missing)} "
+                                f"weight tensor(s) of this model ({', '.join(missing[:3])}, ...): it was "
+                                f"made for another model; give this model's corpus JSONL instead")
+    if opts.imatrix.suffix != ".gguf":
+        matrix.save(tmp / "imatrix.gguf")
+    return matrix
 
 
 def export_onnx(model: str, out: str | Path, quants: Sequence[str] = ("fp32", "int8", "int4"),

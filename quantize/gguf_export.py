@@ -12,13 +12,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ecomlm.runtime.errors import EcomError
 from ecomlm.source.converter import Converter, ensure_converter
 
 from .hygiene import run_child
 from .source import UnsupportedModelError
+
+if TYPE_CHECKING:
+    from .imatrix import ImportanceMatrix
 
 #: converter output types (written directly by convert_hf_to_gguf.py)
 CONVERTER_TYPES = {"f32": "f32", "f16": "f16", "bf16": "bf16"}
@@ -100,13 +103,20 @@ def convert(hf_dir: Path, out_file: Path, outtype: str = "f16",
                               f"(its BPE pre-tokenizer); the GGUF would tokenize differently")
 
 
-def quantize(src: Path, dest: Path, quant: str, n_threads: int = 2) -> None:
-    """Quantize an F16/F32 GGUF to ``quant`` with llama.cpp's ``llama_model_quantize``."""
+def quantize(src: Path, dest: Path, quant: str, n_threads: int = 2,
+             imatrix: Optional["ImportanceMatrix"] = None) -> None:
+    """Quantize an F16/F32 GGUF to ``quant`` with llama.cpp's ``llama_model_quantize``, its rounding
+    weighted by ``imatrix`` when given (``imatrix.py``)."""
     import llama_cpp
+
+    from .imatrix import LlamaImatrix
 
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_{QUANT_TYPES[quant]}")
     params.nthread = n_threads
+    weights = LlamaImatrix(imatrix) if imatrix is not None else None
+    if weights is not None:
+        params.imatrix = weights.pointer
     rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dest).encode(), params)
     if rc != 0 or not dest.exists():
         raise ConversionError(f"llama_model_quantize({quant}) failed on {src} (code {rc})")

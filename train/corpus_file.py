@@ -3,8 +3,10 @@ record a line, each with its chat ``messages``."""
 from __future__ import annotations
 
 import os
+import random
 from typing import Any, Iterator, Optional
 
+from ecomlm.runtime.errors import InvalidInputError
 from ecomlm.runtime.jsonl import read_jsonl
 
 
@@ -20,4 +22,15 @@ def read_corpus(path: str | os.PathLike[str]) -> Iterator[dict]:
     return read_jsonl(path, check=_corpus_problem)
 
 
-__all__ = ["read_corpus"]
+def sample_corpus(path: str | os.PathLike[str], limit: int, lang: Optional[str] = None,
+                  seed: int = 0) -> list[dict]:
+    """``limit`` records of a corpus file (of language ``lang`` if given), a seeded sample, so that
+    two commands given the same file, limit and seed read the same records."""
+    records = [r for r in read_corpus(path) if lang in (None, r.get("lang"))]
+    if not records:
+        raise InvalidInputError(f"{str(path)!r} has no records" + (f" in language {lang!r}" if lang else ""))
+    random.Random(seed).shuffle(records)
+    return records[:limit]
+
+
+__all__ = ["read_corpus", "sample_corpus"]
