@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
@@ -126,6 +126,7 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
     out = Path(out)
     quants = list(quants)
     if opts.imatrix is not None:
+        opts = replace(opts, imatrix=Path(opts.imatrix))  # a str from Python callers too
         _check_imatrix_request(opts.imatrix, quants)
     timer = _Timer(opts.progress)
     with timer.step("fetch llama.cpp converter"):

@@ -113,7 +113,7 @@ def test_a_matrix_of_another_model_is_refused_by_name(tiny_dir, tmp_path):
 
     other = tmp_path / "other.gguf"
     ImportanceMatrix.from_means({"blk.0.attn_q.weight": np.ones(32)}, dataset="x").save(other)
-    opts = ExportOptions(parity=False, progress=False, imatrix=other)
+    opts = ExportOptions(parity=False, progress=False, imatrix=str(other))  # a str, as Python callers pass
     with pytest.raises(InvalidInputError, match="made for another model"):
         export_gguf(str(tiny_dir), tmp_path / "out", ["f16", "q8_0"], opts)
     assert not (tmp_path / "out").exists()
