@@ -137,13 +137,13 @@ def export_gguf(model: str, out: str | Path, quants: Sequence[str] = ("f16", "q8
         base_type = next((q for q in quants if q in ge.CONVERTER_TYPES), "f16")
         base_file = tmp / ge.file_name(stem, base_type)
         with timer.step(f"convert to {base_type.upper()} (convert_hf_to_gguf.py)"):
-            ge.convert(staging, base_file, base_type, conv)
+            ge.convert(staging, base_file, base_type, conv, model_name=stem)  # not the staging folder's name
         files: dict[str, Path] = {base_type: base_file}
         matrix = _importance_matrix(staging, base_file, opts, timer, tmp)
         for q in quants:
             if q in ge.CONVERTER_TYPES and q != base_type:
                 with timer.step(f"convert to {q.upper()}"):
-                    ge.convert(staging, tmp / ge.file_name(stem, q), q, conv)
+                    ge.convert(staging, tmp / ge.file_name(stem, q), q, conv, model_name=stem)
                 files[q] = tmp / ge.file_name(stem, q)
             elif q in ge.QUANT_TYPES:
                 with timer.step(f"quantize {q.upper()}"):

@@ -85,11 +85,12 @@ def file_name(stem: str, quant: str) -> str:
 
 
 def convert(hf_dir: Path, out_file: Path, outtype: str = "f16",
-            converter: Optional[Converter] = None) -> None:
-    """Run llama.cpp's ``convert_hf_to_gguf.py`` on ``hf_dir``."""
+            converter: Optional[Converter] = None, model_name: Optional[str] = None) -> None:
+    """Run llama.cpp's ``convert_hf_to_gguf.py`` on ``hf_dir``; ``model_name`` is the file's
+    ``general.name`` (without it the converter names the model after ``hf_dir``'s folder)."""
     conv = converter or ensure_converter()
     cmd = [sys.executable, str(conv.script), str(hf_dir), "--outfile", str(out_file),
-           "--outtype", CONVERTER_TYPES[outtype]]
+           "--outtype", CONVERTER_TYPES[outtype]] + (["--model-name", model_name] if model_name else [])
     proc = run_child(cmd, env=conv.env(), capture_output=True, text=True)  # dies with this process
     if proc.returncode != 0 or not out_file.exists():
         log = (proc.stderr or "") + (proc.stdout or "")

@@ -49,6 +49,17 @@ def test_files_and_manifest_are_complete(exported, tiny_dir):
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
+def test_every_file_is_named_after_the_model_not_the_staging_folder(exported):
+    """general.name is the export's model name, so that two exports of one model differ in no byte
+    of metadata (the converter would otherwise name the model after the temp staging folder)."""
+    from gguf import GGUFReader
+
+    out, data = exported
+    for art in data["artifacts"]:
+        path = art["files"][0]["path"]
+        assert GGUFReader(str(out / path)).get_field("general.name").contents() == path.rsplit("-", 1)[0]
+
+
 def test_f32_reproduces_pytorch_and_f16_is_close(exported):
     _, data = exported
     f32, f16 = _art(data, "F32")["parity"], _art(data, "F16")["parity"]
