@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.errors import EcomError, InvalidInputError
 
 
 @dataclass
@@ -73,7 +73,7 @@ def compare_files(hf_dir: Path, files: Sequence[Path], records: Sequence[dict], 
     gold_hits = sum(int((r.argmax(-1) == np.array(gold)).sum()) for r, (_, _, gold) in zip(reference, items))
     rows = [Row("PyTorch (reference)", None, n, 1.0, 0.0, gold_hits / n)]
     for path in files:
-        scorer = GGUFScorer(path, threads)
+        scorer = GGUFScorer(path, threads, n_ctx=max(2048, max(len(ids) for ids, _, _ in items) + 8))
         top1 = hits = 0
         kls: list[float] = []
         try:
@@ -123,9 +123,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from .source import resolve_source
 
-    hf_dir = resolve_source(args.model).path
-    rows = compare_files(hf_dir, args.files, sample_corpus(args.data, args.limit, args.lang), args.threads,
-                         progress=not args.quiet)
+    try:
+        hf_dir = resolve_source(args.model).path
+        rows = compare_files(hf_dir, args.files, sample_corpus(args.data, args.limit, args.lang), args.threads,
+                             progress=not args.quiet)
+    except EcomError as e:
+        p.exit(1, f"{p.prog}: error: {e}\n")
     print(f"{args.limit} records of {args.data}" + (f" ({args.lang})" if args.lang else "") + ", teacher-forced:")
     print(render(rows))
     if args.json:
