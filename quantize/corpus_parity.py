@@ -38,7 +38,7 @@ class Row:
 
 def answer_positions(tokenizer, records: Sequence[dict]) -> list[tuple[list[int], list[int], list[int]]]:
     """Per record: token ids, the positions that predict an answer token, and those answer tokens."""
-    from ecomlm.train.chat_tokens import IGNORE, tokenize_messages
+    from ecomlm.source.corpus import IGNORE, tokenize_messages
 
     out = []
     for r in records:
@@ -119,7 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             p.error(f"{f}: no such file")
     if args.limit < 1:
         p.error("--limit must be at least 1")
-    from ecomlm.train.corpus_file import sample_corpus
+    from ecomlm.source.corpus import sample_corpus
 
     from .source import resolve_source
 

@@ -121,7 +121,7 @@ def test_a_matrix_of_another_model_is_refused_by_name(tiny_dir, tmp_path):
 
 def test_corpus_parity_finds_f32_equal_to_pytorch_and_q5_0_further(exported, tiny_dir):
     from ecomlm.quantize.corpus_parity import compare_files
-    from ecomlm.train.corpus_file import sample_corpus
+    from ecomlm.source.corpus import sample_corpus
 
     out, data, corpus = exported
     files = [out / next(a["files"][0]["path"] for a in data["artifacts"] if a["name"] == n) for n in ("F32", "Q5_0")]

@@ -12,56 +12,12 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ecomlm.runtime.errors import InvalidInputError
+# a conversation's tokens live in ecomlm.source.corpus (export reads them too); re-exported here
+from ecomlm.source.corpus import IGNORE, TokenizedExample, assistant_spans, tokenize_messages  # noqa: F401
 from ecomlm.train.corpus_file import read_corpus as read_jsonl  # re-export: the one JSONL reader
-
-IGNORE = -100
-
-
-@dataclass
-class TokenizedExample:
-    """One conversation: ``input_ids`` and shifted ``targets`` (IGNORE where no loss), same length."""
-
-    input_ids: List[int]
-    targets: List[int]
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    @property
-    def n_targets(self) -> int:
-        return sum(1 for t in self.targets if t != IGNORE)
-
-
-def assistant_spans(tokenizer: Any, messages: Sequence[dict]) -> Tuple[str, List[Tuple[int, int]]]:
-    """The rendered conversation and the character spans of its assistant turns (with end-of-turn)."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False)
-    eos = tokenizer.eos_token
-    spans = []
-    for i, message in enumerate(messages):
-        if message.get("role") != "assistant":
-            continue
-        prefix = tokenizer.apply_chat_template(list(messages[:i]), tokenize=False, add_generation_prompt=True)
-        upto = tokenizer.apply_chat_template(list(messages[: i + 1]), tokenize=False)
-        if not text.startswith(prefix) or not text.startswith(upto) or not upto.startswith(prefix):
-            raise InvalidInputError("the chat template does not render conversations incrementally; "
-                                    "cannot tell which tokens are the assistant's")
-        end = upto.find(eos, len(prefix) + len(message["content"]))
-        end = len(upto) if end < 0 else end + len(eos)
-        spans.append((len(prefix), end))
-    return text, spans
-
-
-def tokenize_messages(tokenizer: Any, messages: Sequence[dict]) -> TokenizedExample:
-    """Render ``messages`` with the chat template; targets are the assistant tokens (shifted by one)."""
-    text, spans = assistant_spans(tokenizer, messages)
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids, offsets = enc["input_ids"], enc["offset_mapping"]
-    in_answer = [any(s <= start and end <= e for s, e in spans) and end > start for start, end in offsets]
-    targets = [ids[t + 1] if in_answer[t + 1] else IGNORE for t in range(len(ids) - 1)] + [IGNORE]
-    return TokenizedExample(list(ids), targets)
 
 
 @dataclass
