@@ -131,7 +131,7 @@ def gguf_tensor_map(model_type: str, n_layers: int) -> Any:
 
 def calibration_ids(tokenizer: Any, data: Path, limit: int, seed: int = 0) -> list[list[int]]:
     """Token ids of ``limit`` records of a corpus JSONL (a seeded sample), each rendered with the
-    model's chat template as training renders it (``train.chat_tokens``)."""
+    model's chat template as training renders it (``ecomlm.source.corpus``)."""
     from ecomlm.source.corpus import sample_corpus, tokenize_messages
 
     return [tokenize_messages(tokenizer, r["messages"]).input_ids[:MAX_RECORD_TOKENS]
