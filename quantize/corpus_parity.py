@@ -48,11 +48,6 @@ def answer_positions(tokenizer, records: Sequence[dict]) -> list[tuple[list[int]
     return out
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64) - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
-
-
 def compare_files(hf_dir: Path, files: Sequence[Path], records: Sequence[dict], threads: int = 2,
                   progress: bool = True) -> list[Row]:
     """The PyTorch model of ``hf_dir`` (first row) and each GGUF file, over ``records``."""
@@ -60,7 +55,7 @@ def compare_files(hf_dir: Path, files: Sequence[Path], records: Sequence[dict], 
     from tqdm import tqdm
     from transformers import AutoTokenizer
 
-    from .parity import GGUFScorer
+    from .parity import GGUFScorer, _log_softmax
 
     items = answer_positions(AutoTokenizer.from_pretrained(str(hf_dir)), records)
     torch_model = TorchBackend(hf_dir, n_threads=threads)
