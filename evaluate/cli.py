@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--consensus-of", type=int, default=None, metavar="N",
                    help="free-text and span answers: what the greedy answer and N-1 sampled ones agree "
                         "on (default: each task's setting; 1: greedy only; runtime/consensus.py)")
+    p.add_argument("--beams", type=int, default=None, metavar="N",
+                   help="find each call's first answer by a beam search of N partial answers (default: "
+                        "each task's setting; 1: greedy; runtime/backends/beam.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(to measure what a specialist buys)")
@@ -96,7 +99,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         calibrate=SWITCHES[args.calibrate],
                         retype=SWITCHES[args.retype],
                         chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                        consensus_of=args.consensus_of, specialists=not getattr(args, "no_specialists", False),
+                        consensus_of=args.consensus_of, beams=args.beams, specialists=not getattr(args, "no_specialists", False),
                         copy_spans=args.copy_spans == "on", force_allow_none=args.allow_none == "always",
                         parallel_samples=args.parallel_samples == "on", resume=args.resume, fresh=args.fresh)
     command = "ecomlm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else None

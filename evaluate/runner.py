@@ -35,6 +35,7 @@ class EvalConfig:
     chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
     no_repeat_ngram: Optional[int] = None  # free text never repeats an n-gram of this size: None = the kind's
     consensus_of: Optional[int] = None  # free text, spans: agreed among this many answers: None = each task's default
+    beams: Optional[int] = None  # the first answer found by a beam search this wide: None = each task's default
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     parallel_samples: bool = True     # False: a vote's samples decoded one after another (llama.cpp)
@@ -163,7 +164,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
                    progress: bool = True, calibrate: Optional[bool] = None, copy_spans: bool = True,
                    force_allow_none: bool = False, retype: Optional[bool] = None,
                    chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-                   consensus_of: Optional[int] = None, specialists: bool = True,
+                   consensus_of: Optional[int] = None, beams: Optional[int] = None, specialists: bool = True,
                    parallel_samples: bool = True, journal: Optional[EvalJournal] = None) -> ModelRun:
     """Load ``ref`` and run it over ``tasks`` with a progress bar. With a ``journal``, the items it
     holds for ``ref`` are kept, each new one is recorded in it, and a model with nothing left to
@@ -186,7 +187,7 @@ def evaluate_model(ref: str, tasks: Sequence[HeldoutTask], *, backend: Optional[
     t0 = time.perf_counter()
     model = EcomModel.load(ref, backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
                            chunk=chunk, no_repeat_ngram=no_repeat_ngram, consensus_of=consensus_of,
-                           specialists=specialists,
+                           beams=beams, specialists=specialists,
                            **options)
     run = ModelRun(ref=ref, backend=model.backend.name, load_s=time.perf_counter() - t0, resumed=resumed)
     record = None
@@ -220,7 +221,7 @@ def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any
     from ecomlm.runtime.model_ref import resolve_all
 
     settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
-                                                "no_repeat_ngram", "consensus_of", "specialists",
+                                                "no_repeat_ngram", "consensus_of", "beams", "specialists",
                                                 "copy_spans", "force_allow_none", "parallel_samples")}
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
             "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
@@ -279,7 +280,8 @@ def run_eval(config: EvalConfig, command: Optional[str] = None,
                                calibrate=config.calibrate, copy_spans=config.copy_spans,
                                force_allow_none=config.force_allow_none, retype=config.retype,
                                chunk=config.chunk, no_repeat_ngram=config.no_repeat_ngram,
-                               consensus_of=config.consensus_of, specialists=config.specialists,
+                               consensus_of=config.consensus_of, beams=config.beams,
+                               specialists=config.specialists,
                                parallel_samples=config.parallel_samples, journal=journal)
                 for ref in config.models]
     except BaseException:

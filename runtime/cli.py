@@ -124,6 +124,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "what they agree on: the answer that agrees most with the others, or, for span "
                         "lists, the spans enough of them hold (default: each task's setting; 1: greedy "
                         "only; runtime/consensus.py)")
+    p.add_argument("--beams", type=int, default=None, metavar="N",
+                   help="find the answer by a beam search of N partial answers: the complete answer the "
+                        "model finds most probable as a whole (default: each task's setting; 1: greedy; "
+                        "runtime/backends/beam.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(multilingual: the title-writing adapter answers title_generation by default)")
@@ -171,7 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                                retype=True if args.retype else None,
                                chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                               consensus_of=args.consensus_of, specialists=not args.no_specialists)
+                               consensus_of=args.consensus_of, beams=args.beams,
+                               specialists=not args.no_specialists)
         report = run_batch(model, task.name, args.input, args.output, defaults=fields,
                            truncate=args.truncate, allow_none=not args.require_answer, progress=True,
                            resume=args.resume, force=args.force)
@@ -190,7 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     model = EcomModel.load(args.model, backend=args.backend, n_ctx=args.n_ctx,
                            retype=True if args.retype else None,
                            chunk=SWITCHES[args.chunk], no_repeat_ngram=args.no_repeat_ngram,
-                           consensus_of=args.consensus_of, specialists=not args.no_specialists)
+                           consensus_of=args.consensus_of, beams=args.beams,
+                           specialists=not args.no_specialists)
     result = model.run(task.name, truncate=args.truncate, allow_none=not args.require_answer, **normalized)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

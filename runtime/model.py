@@ -45,6 +45,11 @@ def _check_consensus_of(n: Optional[int]) -> None:
                                 f"not {n!r}")
 
 
+def _check_beams(n: Optional[int]) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise InvalidInputError(f"beams must be a whole number >= 1 (1: greedy decoding), not {n!r}")
+
+
 def _first_set(call: Optional[bool], model: Optional[bool], task_default: bool) -> bool:
     """A per-call switch wins over the model's setting, which wins over the task's default."""
     return next((c for c in (call, model) if c is not None), task_default)
@@ -57,12 +62,14 @@ class EcomModel:
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
                  no_repeat_ngram: Optional[int] = None, consensus_of: Optional[int] = None,
+                 beams: Optional[int] = None,
                  specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None,
                  partners: Sequence["EcomModel"] = ()) -> None:
         if no_repeat_ngram is not None and no_repeat_ngram < 0:
             raise InvalidInputError(f"no_repeat_ngram must be 0 (off) or a positive n-gram size, "
                                     f"not {no_repeat_ngram}")
         _check_consensus_of(consensus_of)
+        _check_beams(beams)
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
@@ -71,6 +78,7 @@ class EcomModel:
         self.chunk = chunk
         self.no_repeat_ngram = no_repeat_ngram
         self.consensus_of = consensus_of
+        self.beams = beams
         self._calibrator = ContextualCalibrator()
         self._specialist_loader = specialist_loader
         self._specialists: dict[str, Backend] = {}
@@ -84,7 +92,8 @@ class EcomModel:
     def load(cls, ref: str | os.PathLike[str] = "default", *, backend: Optional[str] = None,
              calibrate: Optional[bool] = None, copy_spans: bool = True, retype: Optional[bool] = None,
              chunk: Optional[bool] = None, no_repeat_ngram: Optional[int] = None,
-             consensus_of: Optional[int] = None, specialists: bool = True, **options: Any) -> "EcomModel":
+             consensus_of: Optional[int] = None, beams: Optional[int] = None, specialists: bool = True,
+             **options: Any) -> "EcomModel":
         """Load a model: ``default`` (fine-tuned, bundled), ``base``, a ``.gguf`` file, an ONNX folder
         or a Hugging Face folder. ``calibrate`` sets label calibration, ``retype`` span retyping and
         ``chunk`` the reading of long inputs in pieces for every call (``None``: each task's default,
@@ -92,7 +101,8 @@ class EcomModel:
         ``no_repeat_ngram``: free-text answers never repeat a token n-gram of this size (0: off;
         ``None``: the output kind's, 3 for free text, ``kinds.Text``). ``consensus_of``: free-text
         answers written per call, the consensus one kept (``None``: each task's ``Task.consensus_of``;
-        see ``run``).
+        see ``run``). ``beams``: the width of the beam search that finds each call's first answer
+        (``None``: each task's ``Task.beams``; see ``run``).
         ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
         (only to measure what copying buys).
         ``specialists``: a shipped model's task specialists (e.g. ``multilingual``'s title writer:
@@ -107,12 +117,13 @@ class EcomModel:
         each in a thread of their own (with ``n_threads=1``, one core each), and the consensus of all
         of them is kept; any other call is answered by the first model (``partners``)."""
         _check_consensus_of(consensus_of)  # before the slow part
+        _check_beams(beams)
         members = ensemble_members(ref)
         if len(members) > 1:
             resolve_all(ref)  # a bad member fails before any loads
             settings = dict(backend=backend, calibrate=calibrate, copy_spans=copy_spans, retype=retype,
                             chunk=chunk, no_repeat_ngram=no_repeat_ngram, consensus_of=consensus_of,
-                            specialists=specialists, **options)
+                            beams=beams, specialists=specialists, **options)
             loaded: list[EcomModel] = []
             try:
                 for member in members:
@@ -132,7 +143,7 @@ class EcomModel:
             resolved = dataclasses.replace(resolved, specialists=())
         return cls(load_backend(resolved, backend, **options), resolved, calibrate=calibrate,
                    copy_spans=copy_spans, retype=retype, chunk=chunk, no_repeat_ngram=no_repeat_ngram,
-                   consensus_of=consensus_of, specialist_loader=loader)
+                   consensus_of=consensus_of, beams=beams, specialist_loader=loader)
 
     def variant(self, **settings: Any) -> "EcomModel":
         """Another ``EcomModel`` over the same loaded backends (specialists included, each loaded
@@ -140,7 +151,7 @@ class EcomModel:
         Close the original, not the variant."""
         current = {"calibrate": self.calibrate, "copy_spans": self.copy_spans, "retype": self.retype,
                    "chunk": self.chunk, "no_repeat_ngram": self.no_repeat_ngram,
-                   "consensus_of": self.consensus_of}
+                   "consensus_of": self.consensus_of, "beams": self.beams}
         unknown = sorted(set(settings) - set(current))
         if unknown:
             raise InvalidInputError(f"variant: unknown setting(s) {unknown}; known: {sorted(current)}")
@@ -229,37 +240,46 @@ class EcomModel:
         _check_consensus_of(consensus_of)
         return next((c for c in (consensus_of, self.consensus_of) if c is not None), task.consensus_of)
 
+    def _beams(self, task: Task, beams: Optional[int]) -> int:
+        """The beam width of a call's first answer: the call's, the model's, else the task's."""
+        _check_beams(beams)
+        return next((b for b in (beams, self.beams) if b is not None), task.beams)
+
     def _generate(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
-                  constraint: Optional[Constraint], n: int) -> list[str]:
-        """The greedy answer, then ``n - 1`` sampled ones (``EpsilonSampler`` seeded 1, 2, ...), which
-        the backend may decode side by side (``Backend.generate_many``)."""
+                  constraint: Optional[Constraint], n: int, beams: int = 1) -> list[str]:
+        """The greedy answer (with ``beams`` > 1: the answer of a beam search that wide), then ``n - 1``
+        sampled ones (``EpsilonSampler`` seeded 1, 2, ...), which the backend may decode side by side
+        (``Backend.generate_many``)."""
         backend = self.backend_for(task, fields)
         ngram = self._no_repeat_ngram(task)
-        texts = [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram)]
+        if beams > 1:
+            texts = [backend.generate_beam(prompt, max_tokens, constraint, width=beams, no_repeat_ngram=ngram)]
+        else:
+            texts = [backend.generate(prompt, max_tokens, constraint, no_repeat_ngram=ngram)]
         if n == 1:
             return texts
         return texts + backend.generate_many(prompt, max_tokens, constraint, no_repeat_ngram=ngram,
                                              picks=[EpsilonSampler(seed) for seed in range(1, n)])
 
     def _written(self, task: Task, fields: Mapping[str, Any], max_tokens: int, truncate: bool,
-                 constraint: Optional[Constraint], n: int) -> list[str]:
+                 constraint: Optional[Constraint], n: int, beams: int = 1) -> list[str]:
         """This model's ``n`` answers to a call (as an ensemble's partner: its own prompt, the caller's
         constraint, which depends on the fields only)."""
         fields = dict(fields)
         return self._generate(task, fields, self._fit(task, fields, max_tokens, truncate), max_tokens,
-                              constraint, n)
+                              constraint, n, beams)
 
     def _ensemble_written(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
-                          truncate: bool, constraint: Optional[Constraint], n: int) -> list[str]:
+                          truncate: bool, constraint: Optional[Constraint], n: int, beams: int = 1) -> list[str]:
         """The ``n`` answers of this model and, where ``n`` > 1, ``n`` of each partner's, interleaved
         (this model's greedy answer first): the partners decode in threads while this model does."""
         if not self.partners or n == 1:
-            return self._generate(task, fields, prompt, max_tokens, constraint, n)
+            return self._generate(task, fields, prompt, max_tokens, constraint, n, beams)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=len(self.partners), thread_name_prefix="ecomlm-partner")
-        futures = [self._pool.submit(partner._written, task, fields, max_tokens, truncate, constraint, n)
+        futures = [self._pool.submit(partner._written, task, fields, max_tokens, truncate, constraint, n, beams)
                    for partner in self.partners]
-        own = self._generate(task, fields, prompt, max_tokens, constraint, n)
+        own = self._generate(task, fields, prompt, max_tokens, constraint, n, beams)
         answers = [own] + [future.result() for future in futures]
         return [text for row in zip(*answers) for text in row]
 
@@ -287,7 +307,7 @@ class EcomModel:
 
     def run(self, task: str, *, truncate: bool = False, allow_none: bool = True,
             calibrate: Optional[bool] = None, retype: Optional[bool] = None, chunk: Optional[bool] = None,
-            consensus_of: Optional[int] = None, **fields: Any) -> Result:
+            consensus_of: Optional[int] = None, beams: Optional[int] = None, **fields: Any) -> Result:
         """Run ``task`` (a catalog name) on ``fields``; see ``ecomlm tasks`` for each task's inputs.
 
         ``allow_none=False`` forbids the "None" answer of span tasks (entities, spans, attribute
@@ -313,6 +333,10 @@ class EcomModel:
         for title_generation, ner and attribute_extraction, 1 = greedy only elsewhere). An ensemble
         (``load("default+multilingual")``) writes that many answers with each of its models and
         keeps the consensus of all of them; ``consensus_of=1`` is the first model's greedy answer.
+        ``beams``: the first answer is found by a beam search of this many partial answers (the
+        complete answer the model finds most probable as a whole, under the same constraint) instead
+        of greedily; about ``beams`` times the decoding work. ``None``: the model's setting, then the
+        task's ``Task.beams`` (1 = greedy unless the task says otherwise).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -327,7 +351,7 @@ class EcomModel:
             if len(pieces) > 1:
                 return merge_chunks(t.name, (
                     (a, self.run(task, truncate=truncate, allow_none=True, calibrate=calibrate, retype=retype,
-                                 chunk=False, consensus_of=consensus_of,
+                                 chunk=False, consensus_of=consensus_of, beams=beams,
                                  **{**normalized, t.source_field: source[a:b]}))
                     for a, b in pieces))
         max_tokens = self._max_tokens(t, normalized)
@@ -336,7 +360,8 @@ class EcomModel:
             return self._calibrated_label(t, normalized, prompt)
         constraint = catalog.constraint_for(t, normalized, allow_none=allow_none, copy_spans=self.copy_spans)
         n_answers = self._consensus_of(t, consensus_of)
-        texts = self._ensemble_written(t, normalized, prompt, max_tokens, truncate, constraint, n_answers)
+        texts = self._ensemble_written(t, normalized, prompt, max_tokens, truncate, constraint, n_answers,
+                                       self._beams(t, beams))
         # Under copy decoding with "None" forbidden, a "None" answer is that word copied from the input.
         allow = allow_none or not self.copy_spans
         raw = texts[0] if len(texts) == 1 else t.kind.agreed(t, texts, normalized, allow_none=allow)
@@ -350,11 +375,11 @@ class EcomModel:
     def run_many(self, task: str, items: Iterable[Mapping[str, Any]], *, truncate: bool = False,
                  allow_none: bool = True, calibrate: Optional[bool] = None,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
-                 consensus_of: Optional[int] = None) -> Iterator[Result]:
+                 consensus_of: Optional[int] = None, beams: Optional[int] = None) -> Iterator[Result]:
         """Run ``task`` over many inputs, in order (consecutive items reuse the shared prompt prefix)."""
         for fields in items:
             yield self.run(task, truncate=truncate, allow_none=allow_none, calibrate=calibrate,
-                           retype=retype, chunk=chunk, consensus_of=consensus_of, **fields)
+                           retype=retype, chunk=chunk, consensus_of=consensus_of, beams=beams, **fields)
 
     # -- convenience methods, one per task family ----------------------------------------------------
     def extract_entities(self, text: str, types: Sequence[str]) -> SpansResult:

@@ -62,6 +62,9 @@ class Task:
     # kinds with ``consensus`` (free text, spans): answers written per call, the answer kept agreed
     # among them (``EcomModel.run(consensus_of=)``, ``OutputKind.agreed``); 1: the greedy answer only
     consensus_of: int = 1
+    # the first (greedy) answer found by a beam search of this many partial answers instead
+    # (``EcomModel.run(beams=)``, ``backends/beam.py``); 1: greedy decoding
+    beams: int = 1
 
     def __post_init__(self) -> None:
         if self.output not in KINDS:
@@ -75,6 +78,8 @@ class Task:
         if self.consensus_of != 1 and not (self.kind.consensus and self.consensus_of > 1):
             raise ValueError(f"task {self.name!r}: consensus_of > 1 needs an output kind with consensus "
                              f"(free text, spans), and never below 1")
+        if self.beams < 1:
+            raise ValueError(f"task {self.name!r}: beams must be 1 (greedy) or more, not {self.beams}")
 
     @property
     def chunkable(self) -> bool:

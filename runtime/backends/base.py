@@ -45,6 +45,13 @@ class Backend(ABC):
         return [self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram, pick=p)
                 for p in picks]
 
+    def generate_beam(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                      width: int, length_normalized: bool = False, no_repeat_ngram: int = 0) -> str:
+        """The answer of a ``width``-wide beam search under ``constraint`` (``beam.py``: the complete
+        answer of the highest summed log-probability, or mean per token with ``length_normalized``).
+        Backends that can search override this; the others answer greedily."""
+        return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
+
     def option_logprobs(self, prompt: str, options: Sequence[str]) -> list[float]:
         """Log-probability of each option's tokens followed by end of turn, as the answer to
         ``prompt`` (label scoring for calibration). Backends that cannot score say so."""

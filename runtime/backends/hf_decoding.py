@@ -21,6 +21,7 @@ from .. import deadline
 from ..constraints import Constraint
 from ..errors import ModelLoadError
 from .automaton import DecoderCache, greedy_free, log_softmax
+from .beam import beam_search
 from .chat_segments import render_segmented, tokenize_segments
 from .prompt_cache import block_passes
 from .sampling import GREEDY, Picker
@@ -276,3 +277,49 @@ class TokenLevelBackend:
         decoder = self._decoders.get(constraint)
         out = decoder.run(logits, self._step, self._budget(len(ids), max_tokens), no_repeat_ngram, pick)
         return out.decode("utf-8", errors="replace")
+
+    def generate_beam(self, prompt: str, max_tokens: int, constraint: Optional[Constraint] = None, *,
+                      width: int, length_normalized: bool = False, no_repeat_ngram: int = 0) -> str:
+        """The answer of a ``width``-wide beam search (``beam.py``) over this backend's one KV cache:
+        each partial answer is fed again after the prefix it shares with the cache (``_ReplayBeams``)."""
+        ids = self.tokenizer.encode(prompt)
+        if width < 2:
+            return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
+        first = self._prefill(ids)
+        decoder = self._decoders.get(constraint) if constraint is not None else None
+        out = beam_search(first, _ReplayBeams(self, ids), decoder, width=width,
+                          budget=self._budget(len(ids), max_tokens), eos=self.tokenizer.eos_ids,
+                          token_bytes=self.tokenizer.token_bytes(), n_vocab=len(first),
+                          length_normalized=length_normalized, no_repeat_ngram=no_repeat_ngram)
+        return out.decode("utf-8", errors="replace")
+
+
+class _ReplayBeams:
+    """``beam.BeamDriver`` over a ``TokenLevelBackend``'s single KV cache. A partial answer is its
+    token tuple; a child is evaluated by cutting the cache to the longest prefix it shares with what
+    is cached and feeding the rest one token a pass, as greedy decoding feeds its answer, so its
+    logits are those greedy decoding would get. Children are taken in token order, so that siblings
+    share their prefix: a step costs the width's answers' divergent tokens, not the prompt."""
+
+    root: tuple[int, ...] = ()
+
+    def __init__(self, backend: TokenLevelBackend, prompt: Sequence[int]) -> None:
+        self.b = backend
+        self.prompt = list(prompt)
+
+    def extend(self, children: Sequence[tuple[tuple[int, ...], int, int]]) -> list[tuple[tuple[int, ...], np.ndarray]]:
+        out: list = [None] * len(children)
+        for i in sorted(range(len(children)), key=lambda i: (*children[i][0], children[i][1])):
+            parent, token, _ = children[i]
+            seq = self.prompt + list(parent) + [token]
+            cached = self.b._cached
+            k = next((j for j, (a, c) in enumerate(zip(cached, seq)) if a != c), min(len(cached), len(seq)))
+            k = min(k, len(seq) - 1)  # the last token is always fed: its logits are wanted
+            if k < len(self.prompt) or not self.b._truncate(k):
+                self.b._prefill(self.prompt)  # the cache could not be cut inside the answer
+                k = len(self.prompt)
+            for t in seq[k:]:
+                logits = self.b._step([t])
+            out[i] = (parent + (token,), logits)
+        return out
+

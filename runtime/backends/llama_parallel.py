@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import deadline
 from .automaton import ConstrainedDecoder
+from .beam import beam_search
 from .llama_decoding import allowed_next, drop_last_line, repeated_line
 from .prompt_cache import llama_prompt_passes
 from .sampling import Picker
@@ -199,6 +200,65 @@ class LlamaParallel:
             for a in answers:
                 C.llama_memory_seq_rm(self.ctx.memory, a.seq, -1, -1)
         return [a.result if a.result is not None else b"" for a in answers]
+
+    def beam(self, prompt: Sequence[int], budget: int, decoder: Optional[ConstrainedDecoder], width: int, *,
+             length_normalized: bool = False, stop_on_repeat: bool = False, no_repeat_ngram: int = 0) -> bytes:
+        """The answer of a ``width``-wide beam search (``beam.py``) to ``prompt``, each partial answer
+        in a sequence of its own; ``fits(len(prompt), width, budget)`` must hold."""
+        first = self.prefill(prompt)
+        driver = _SequenceBeams(self, len(prompt), width)
+        try:
+            return beam_search(first, driver, decoder, width=width, budget=budget, eos=self.eos,
+                               token_bytes=self.token_bytes, n_vocab=self.n_vocab,
+                               length_normalized=length_normalized, stop_on_repeat=stop_on_repeat,
+                               no_repeat_ngram=no_repeat_ngram)
+        finally:
+            driver.release()
+
+
+class _SequenceBeams:
+    """``beam.BeamDriver`` over a ``LlamaParallel``: partial answers in sequences 1..width (sequence 0,
+    the handle of the empty answer, keeps the prompt). A partial answer's first child takes over its
+    sequence; the others get a free one holding a copy of its cells (``llama_memory_seq_cp`` shares
+    them), then every child's token is evaluated in one batch."""
+
+    root = 0
+
+    def __init__(self, parallel: LlamaParallel, n_prompt: int, width: int) -> None:
+        self.p = parallel
+        self.n_prompt = n_prompt
+        self.slots = list(range(1, width + 1))
+        self.held: set[int] = set()
+
+    def extend(self, children: Sequence[tuple[int, int, int]]) -> list[tuple[int, np.ndarray]]:
+        from llama_cpp import llama_cpp as C
+        memory = self.p.ctx.memory
+        handles: list[Optional[int]] = [None] * len(children)
+        kept: set[int] = set()
+        for i, (parent, _, _) in enumerate(children):
+            if parent != self.root and parent not in kept:
+                kept.add(parent)
+                handles[i] = parent
+        for slot in self.held - kept:  # partial answers no child continues
+            C.llama_memory_seq_rm(memory, slot, -1, -1)
+        free = [s for s in self.slots if s not in kept]
+        for i, (parent, _, _) in enumerate(children):
+            if handles[i] is None:
+                slot = free.pop(0)
+                C.llama_memory_seq_rm(memory, slot, -1, -1)
+                C.llama_memory_seq_cp(memory, parent, slot, -1, -1)
+                handles[i] = slot
+        self.held = {h for h in handles if h is not None}
+        self.p.batch.reset()
+        rows = [self.p._add(token, self.n_prompt + length, handle, True)
+                for handle, (_, token, length) in zip(handles, children)]
+        self.p._decode()
+        return [(h, self.p._row(r)) for h, r in zip(handles, rows)]
+
+    def release(self) -> None:
+        from llama_cpp import llama_cpp as C
+        for slot in self.slots:
+            C.llama_memory_seq_rm(self.p.ctx.memory, slot, -1, -1)
 
 
 __all__ = ["LlamaParallel"]
