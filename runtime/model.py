@@ -336,7 +336,7 @@ class EcomModel:
         ``beams``: the first answer is found by a beam search of this many partial answers (the
         complete answer the model finds most probable as a whole, under the same constraint) instead
         of greedily; about ``beams`` times the decoding work. ``None``: the model's setting, then the
-        task's ``Task.beams`` (1 = greedy unless the task says otherwise).
+        task's ``Task.beams`` (4 for qa, 1 = greedy elsewhere).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -433,7 +433,9 @@ class EcomModel:
 
     def answer(self, question: str, context: str, *, truncate: bool = False,
                allow_none: bool = True) -> AnswerResult:
-        """An extractive answer: a span of ``context`` with offsets, or no span if none answers.
+        """An extractive answer: a span of ``context`` with offsets, or no span if none answers; the
+        span a beam search of 4 finds most probable (the task's default; ``run("qa", ..., beams=1)``
+        for the greedy one).
 
         ``allow_none=False`` requires an answer: use it when the context is known to hold one."""
         return self.run("qa", question=question, context=context, truncate=truncate,

@@ -209,11 +209,18 @@ def test_each_partial_answer_in_its_sequence_gets_the_logits_of_that_answer_alon
 
 def test_a_call_takes_its_beam_width_from_the_call_the_model_or_the_task(tuned):
     from ecomlm.runtime.errors import InvalidInputError
-    fields = {"question": QUESTIONS[0], "context": CONTEXT}
-    backend, prompt, _, budget, constraint = _qa_call(tuned, QUESTIONS[0])
-    beam = backend.generate_beam(prompt, budget, constraint, width=4).strip()
-    greedy = backend.generate(prompt, budget, constraint).strip()
+    # questions whose greedy and beam answers differ on the dev machine ('three' / 'three times';
+    # 'The only downside is the micro-USB input' / 'the micro-USB input'): the first that differs here
+    for question in ("How many times does it charge a phone?", "Why is refilling slow?"):
+        fields = {"question": question, "context": CONTEXT}
+        backend, prompt, _, budget, constraint = _qa_call(tuned, question)
+        beam = backend.generate_beam(prompt, budget, constraint, width=4).strip()
+        greedy = backend.generate(prompt, budget, constraint).strip()
+        if beam != greedy:
+            break
+    assert beam != greedy  # so that the calls below tell them apart
     assert tuned.run("qa", allow_none=False, beams=4, **fields).raw.strip() == beam
+    assert tuned.run("qa", allow_none=False, **fields).raw.strip() == beam  # qa's default: Task.beams = 4
     assert tuned.run("qa", allow_none=False, beams=1, **fields).raw.strip() == greedy
     assert tuned.variant(beams=4).run("qa", allow_none=False, **fields).raw.strip() == beam
     for bad in (0, -1, 2.5, True):
