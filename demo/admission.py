@@ -26,14 +26,14 @@ class TooSlowError(EcomError):
 
 
 def call_budget(model: Any, task: str, fields: Mapping[str, Any], truncate: bool,
-                consensus_of: Optional[int] = None) -> tuple[int, int]:
+                consensus_of: Optional[int] = None, beams: Optional[int] = None) -> tuple[int, int]:
     """(prompt tokens, answer budget in tokens) of one call of ``model`` (an ``EcomModel``); a
     call that keeps the consensus of ``n`` answers writes ``n`` of them, and a first answer found by
     a beam search of width ``b`` decodes up to ``b`` partial answers a step."""
     t = catalog.get_task(task)
     norm = catalog.normalize_fields(t, fields)
     max_tokens = model._max_tokens(t, norm)
-    n_answers = model._consensus_of(t, consensus_of) - 1 + model._beams(t, None)
+    n_answers = model._consensus_of(t, consensus_of) - 1 + model._beams(t, beams)
     backend = model.backend_for(t, norm)
     n_prompt = backend.count_tokens(model.prompt_for(t, norm))
     if truncate:

@@ -153,7 +153,7 @@ class ModelPool:
             return work(model)
 
     def run_on(self, model: EcomModel, task: str, *, truncate: bool = False, allow_none: bool = True,
-               consensus_of: Optional[int] = None, **fields: Any) -> Result:
+               consensus_of: Optional[int] = None, beams: Optional[int] = None, **fields: Any) -> Result:
         """One task on ``model`` (borrowed by the caller) with the task's default inputs
         (``task_defaults``); under a deadline it is first refused with ``TooSlowError`` when it
         cannot finish in the time left (``admission.py``)."""
@@ -161,12 +161,12 @@ class ModelPool:
         remaining = deadline.remaining()
         if remaining is None:
             return model.run(task, truncate=truncate, allow_none=allow_none, consensus_of=consensus_of,
-                             **fields)
+                             beams=beams, **fields)
         begun = time.perf_counter()
-        n_prompt, max_tokens = call_budget(model, task, fields, truncate, consensus_of)
+        n_prompt, max_tokens = call_budget(model, task, fields, truncate, consensus_of, beams)
         self.costs.admit(n_prompt, max_tokens, remaining)
         result = model.run(task, truncate=truncate, allow_none=allow_none, consensus_of=consensus_of,
-                           **fields)
+                           beams=beams, **fields)
         self.costs.record(n_prompt, max_tokens, time.perf_counter() - begun)
         return result
 

@@ -16,6 +16,8 @@ from .examples import examples_for
 
 #: most answers one HTTP call may ask a task to write (``consensus_of``): each costs a decode
 MAX_CONSENSUS_OF = 16
+#: widest beam search one HTTP call may ask for (``beams``): each partial answer costs a decode row
+MAX_BEAMS = 8
 
 #: the result classes, one or more kinds each (``OutputKind.result_type``)
 RESULT_CLASSES: tuple[type, ...] = tuple(dict.fromkeys(k.result_type for k in KINDS.values()))
@@ -59,8 +61,8 @@ class TaskInfo(BaseModel):
 
 def task_request_model(task: catalog.Task) -> type[BaseModel]:
     """The body of ``POST /v1/tasks/{task}``: the task's inputs, typed by their field specs (for
-    validation and for the OpenAPI schema), ``truncate``, ``allow_none`` where answers are copied and
-    ``consensus_of`` where the output kind agrees several answers (free text, spans)."""
+    validation and for the OpenAPI schema), ``truncate``, ``allow_none`` where answers are copied, and
+    ``consensus_of`` and ``beams`` where the output kind agrees several answers (free text, spans)."""
     from pydantic import ConfigDict
 
     fields: dict[str, Any] = {}
@@ -85,6 +87,11 @@ def task_request_model(task: catalog.Task) -> type[BaseModel]:
             description="write the greedy answer and N-1 sampled ones and keep what they agree on: the "
                         "answer that agrees most with the others, or, for span lists, the spans enough "
                         "of them hold (default: the task's setting; 1: greedy only)"))
+        fields["beams"] = (Optional[int], Field(
+            None, ge=1, le=MAX_BEAMS,
+            description="find the (first) answer by a beam search of N partial answers: the complete "
+                        "answer the model finds most probable as a whole (default: the task's setting, "
+                        "4 for qa; 1: greedy)"))
     examples = examples_for(task.name)[:1]
     config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
     return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",

@@ -174,12 +174,13 @@ def create_app(pool: ModelPool, config: Optional[ServerConfig] = None) -> "FastA
         truncate = bool(payload.pop("truncate", False))
         allow_none = bool(payload.pop("allow_none", True))
         consensus_of = payload.pop("consensus_of", None)
+        beams = payload.pop("beams", None)
         fields = {k: v for k, v in payload.items() if v is not None}
 
         def work(model: Any) -> tuple[Any, float]:
             begun = time.perf_counter()
             return (pool.run_on(model, task, truncate=truncate, allow_none=allow_none,
-                                consensus_of=consensus_of, **fields),
+                                consensus_of=consensus_of, beams=beams, **fields),
                     time.perf_counter() - begun)
         result, seconds = await runner.run(work)
         return {"task": task, "model": pool.info.ref, "backend": pool.info.backend,

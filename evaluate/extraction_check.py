@@ -1,7 +1,8 @@
 """How well does a model extract spans on the validation split? Micro-F1 per task and language.
 
     python -m ecomlm.evaluate.extraction_check --data corpus/val.jsonl --task attribute_extraction \\
-        [--task ner] [--model multilingual] [--lang zh] [--limit 200] [--threads 1] [--no-specialists]
+        [--task ner] [--model multilingual] [--lang zh] [--limit 200] [--threads 1] [--no-specialists] \\
+        [--beams 1 --beams 4]
 
 The held-out EcomGPT tasks of ../shared are for measuring, not for choosing; this reads the
 validation split that ``ecomlm data build`` writes (never trained on), recovers each instance's
@@ -47,6 +48,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     p = split_check_parser("python -m ecomlm.evaluate.extraction_check", __doc__.split("\n\n")[0],
                            "a span task: ner, span_detection, attribute_extraction, ... (repeat)", limit=200)
+    p.add_argument("--beams", type=int, action="append", default=None, metavar="N",
+                   help="the width of the beam search that finds each answer (repeat to compare several "
+                        "in one run; default: each task's setting; 1: greedy)")
     args = p.parse_args(argv)
     tasks = [catalog.get_task(name) for name in args.tasks]
     for task in tasks:
@@ -55,21 +59,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              f"free text: repeat_check)")
     model = EcomModel.load(args.model, specialists=not args.no_specialists,
                            **({"n_threads": args.threads} if args.threads else {}))
-    print("| task | lang | n | micro-F1 | Rouge-L | predicted items | gold items |\n"
-          "|---|---|---:|---:|---:|---:|---:|")
+    widths = args.beams or [None]
+    print("| task | lang | beams | n | micro-F1 | Rouge-L | predicted items | gold items |\n"
+          "|---|---|---|---:|---:|---:|---:|---:|")
     for task in tasks:
         every = islice(instances(read_corpus(args.data), task, args.lang), args.limit)
         for lang, items in by_language(every):
-            preds = []
+            preds: dict = {w: [] for w in widths}
             for fields, _ in tqdm(items, desc=f"{task.name} {lang}", unit="item"):
-                preds.append(task.kind.scored(model.run(task.name, **fields), _SEP))
+                for w in widths:  # the widths item by item: the prompt's cache serves them all
+                    preds[w].append(task.kind.scored(model.run(task.name, beams=w, **fields), _SEP))
             golds = [g for _, g in items]
-            # extractive QA answers one span: Rouge-L only, as ``ecomlm eval`` scores it
-            f1 = f"{micro_f1([p[0] for p in preds], [g[0] for g in golds]):.2f}" \
-                if "micro_f1" in task.kind.metrics else "–"
-            rouge = mean_rouge_l([p[1] for p in preds], [g[1] for g in golds], lang)
-            print(f"| {task.name} | {lang} | {len(items)} | {f1} | {rouge:.2f} | "
-                  f"{sum(len(set(p[0])) for p in preds)} | {sum(len(set(g[0])) for g in golds)} |", flush=True)
+            for w in widths:
+                # extractive QA answers one span: Rouge-L only, as ``ecomlm eval`` scores it
+                f1 = f"{micro_f1([p[0] for p in preds[w]], [g[0] for g in golds]):.2f}" \
+                    if "micro_f1" in task.kind.metrics else "–"
+                rouge = mean_rouge_l([p[1] for p in preds[w]], [g[1] for g in golds], lang)
+                print(f"| {task.name} | {lang} | {w or task.beams} | {len(items)} | {f1} | {rouge:.2f} | "
+                      f"{sum(len(set(p[0])) for p in preds[w])} | {sum(len(set(g[0])) for g in golds)} |",
+                      flush=True)
     model.close()
     return 0
 

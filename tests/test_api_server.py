@@ -46,7 +46,7 @@ def test_openapi_documents_every_task_with_its_inputs(api):
         assert set(model["required"]) == set(task.required) - set(defaults_of(task.name))
         spans = task.output in ("typed_spans", "spans", "answer_span")
         assert set(model["properties"]) == (set(task.fields) | {"truncate"} | ({"allow_none"} if spans else set())
-                                            | ({"consensus_of"} if task.kind.consensus else set()))
+                                            | ({"consensus_of", "beams"} if task.kind.consensus else set()))
     assert api.get("/docs").status_code == 200
 
 
@@ -82,6 +82,24 @@ def test_a_title_can_be_the_consensus_of_several_answers(api):
         assert r.status_code == 422 and "consensus_of" in r.json()["detail"], r.text
     r = api.post("/v1/tasks/sentiment", json={"text": "ok", "consensus_of": 3})  # a label: no consensus
     assert r.status_code == 422 and "consensus_of" in r.json()["detail"]
+
+
+def test_an_answer_can_ask_for_its_beam_width(api):
+    """qa's default is a beam of 4; ``beams: 1`` is the greedy answer, as the Python API gives them."""
+    from ecomlm.runtime import EcomModel
+    body = {"question": "How long does the battery last?",
+            "context": "Battery life is about 10 hours, and it charges in two hours over USB-C."}
+    answers = {n: api.post("/v1/tasks/qa", json={**body, "beams": n}) for n in (1, 4)}
+    assert all(r.status_code == 200 for r in answers.values()), answers
+    assert api.post("/v1/tasks/qa", json=body).json()["result"] == answers[4].json()["result"]
+    with EcomModel.load("base", n_ctx=1024) as direct:
+        for n, r in answers.items():
+            assert r.json()["result"] == direct.run("qa", beams=n, **body).to_dict()
+    for bad in (0, 9, "wide"):
+        r = api.post("/v1/tasks/qa", json={**body, "beams": bad})
+        assert r.status_code == 422 and "beams" in r.json()["detail"], r.text
+    r = api.post("/v1/tasks/sentiment", json={"text": "ok", "beams": 3})  # a label: no beam option
+    assert r.status_code == 422 and "beams" in r.json()["detail"]
 
 
 def test_ner_votes_by_default_and_a_batch_can_ask_for_greedy(api):
