@@ -55,7 +55,7 @@ def compare_files(hf_dir: Path, files: Sequence[Path], records: Sequence[dict], 
     from tqdm import tqdm
     from transformers import AutoTokenizer
 
-    from .parity import GGUFScorer, _log_softmax
+    from .parity import GGUFScorer, row_divergence
 
     items = answer_positions(AutoTokenizer.from_pretrained(str(hf_dir)), records)
     torch_model = TorchBackend(hf_dir, n_threads=threads)
@@ -74,13 +74,10 @@ def compare_files(hf_dir: Path, files: Sequence[Path], records: Sequence[dict], 
         try:
             for ref, (ids, pos, gold) in tqdm(list(zip(reference, items)), desc=path.name, unit="record",
                                               disable=not progress):
-                got = scorer.logits(ids)[pos]
-                vocab = min(got.shape[-1], ref.shape[-1])
-                got, want = got[:, :vocab], ref[:, :vocab]
-                top1 += int((got.argmax(-1) == want.argmax(-1)).sum())
-                hits += int((got.argmax(-1) == np.array(gold)).sum())
-                lr, la = _log_softmax(want), _log_softmax(got)
-                kls.extend((np.exp(lr) * (lr - la)).sum(-1).tolist())
+                d = row_divergence(ref, scorer.logits(ids)[pos])
+                top1 += int(d.top1_agrees.sum())
+                hits += int((d.artifact_top == np.array(gold)).sum())
+                kls.extend(d.kl.tolist())
         finally:
             scorer.llm.close()
         rows.append(Row(f"{path.parent.name}/{path.name}", round(path.stat().st_size / 1e6, 1), n,

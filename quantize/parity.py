@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional, Protocol, Sequence
+from typing import NamedTuple, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -115,6 +115,25 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
+class RowDivergence(NamedTuple):
+    """How an artifact's next-token logits differ from the reference's, row by row (positions)."""
+
+    top1_agrees: np.ndarray  # bool per row: the two top tokens are the same
+    kl: np.ndarray           # KL(reference || artifact) per row
+    artifact_top: np.ndarray  # the artifact's top token per row
+    max_abs_diff: float      # the largest logit difference of all rows
+
+
+def row_divergence(reference: np.ndarray, artifact: np.ndarray) -> RowDivergence:
+    """``RowDivergence`` of two (rows, vocabulary) logit arrays, over the vocabulary they share (an
+    artifact may pad its embedding table)."""
+    vocab = min(artifact.shape[-1], reference.shape[-1])
+    a, r = artifact[:, :vocab], reference[:, :vocab]
+    lr, la = _log_softmax(r), _log_softmax(a)
+    return RowDivergence(a.argmax(-1) == r.argmax(-1), (np.exp(lr) * (lr - la)).sum(-1), a.argmax(-1),
+                         float(np.abs(a - r).max()))
+
+
 def compare(ref: Reference, scorer: Scorer, tokenize=None) -> ParityReport:
     """Parity of ``scorer`` against ``ref`` (``tokenize``: the artifact's own tokenizer, if it has one)."""
     exact = agree = total = top1 = positions = 0
@@ -128,14 +147,11 @@ def compare(ref: Reference, scorer: Scorer, tokenize=None) -> ParityReport:
             n += 1
         agree += n
         total += len(cont)
-        art = scorer.logits(ids + cont)[len(ids) - 1:]
-        vocab = min(art.shape[-1], ref_logits.shape[-1])
-        a, r = art[:, :vocab], ref_logits[:, :vocab]
-        top1 += int((a.argmax(-1) == r.argmax(-1)).sum())
-        positions += len(r)
-        lr, la = _log_softmax(r), _log_softmax(a)
-        kls.extend((np.exp(lr) * (lr - la)).sum(-1).tolist())
-        max_diff = max(max_diff, float(np.abs(a - r).max()))
+        d = row_divergence(ref_logits, scorer.logits(ids + cont)[len(ids) - 1:])
+        top1 += int(d.top1_agrees.sum())
+        positions += len(ref_logits)
+        kls.extend(d.kl.tolist())
+        max_diff = max(max_diff, d.max_abs_diff)
     match = None
     if tokenize is not None:
         match = float(np.mean([tokenize(s) == want for s, want in zip(TRICKY_STRINGS, ref.tokenizer_ids)]))
