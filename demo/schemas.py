@@ -90,8 +90,8 @@ def task_request_model(task: catalog.Task) -> type[BaseModel]:
         fields["beams"] = (Optional[int], Field(
             None, ge=1, le=MAX_BEAMS,
             description="find the (first) answer by a beam search of N partial answers: the complete "
-                        "answer the model finds most probable as a whole (default: the task's setting, "
-                        "4 for qa; 1: greedy)"))
+                        "answer the model finds most probable as a whole (default: the model's setting "
+                        "for the task, 4 for qa on default; 1: greedy)"))
     examples = examples_for(task.name)[:1]
     config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples} if examples else None)
     return create_model(f"{''.join(p.title() for p in task.name.split('_'))}Input",

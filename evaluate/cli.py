@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "on (default: each task's setting; 1: greedy only; runtime/consensus.py)")
     p.add_argument("--beams", type=int, default=None, metavar="N",
                    help="find each call's first answer by a beam search of N partial answers (default: "
-                        "each task's setting, 4 for qa; 1: greedy; runtime/backends/beam.py)")
+                        "the model's setting for each task, 4 for qa on default; 1: greedy; runtime/backends/beam.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(to measure what a specialist buys)")

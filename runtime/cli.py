@@ -126,8 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "only; runtime/consensus.py)")
     p.add_argument("--beams", type=int, default=None, metavar="N",
                    help="find the answer by a beam search of N partial answers: the complete answer the "
-                        "model finds most probable as a whole (default: each task's setting, 4 for qa; "
-                        "1: greedy; runtime/backends/beam.py)")
+                        "model finds most probable as a whole (default: the model's setting for the task, "
+                        "4 for qa on default; 1: greedy; runtime/backends/beam.py)")
     p.add_argument("--no-specialists", action="store_true",
                    help="answer every task with the model's one adapter, not a task specialist "
                         "(multilingual: the title-writing adapter answers title_generation by default)")

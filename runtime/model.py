@@ -241,9 +241,11 @@ class EcomModel:
         return next((c for c in (consensus_of, self.consensus_of) if c is not None), task.consensus_of)
 
     def _beams(self, task: Task, beams: Optional[int]) -> int:
-        """The beam width of a call's first answer: the call's, the model's, else the task's."""
+        """The beam width of a call's first answer: the call's, the model's setting, the shipped
+        model's default for the task (``ShippedModel.task_beams``), else the task's."""
         _check_beams(beams)
-        return next((b for b in (beams, self.beams) if b is not None), task.beams)
+        shipped = dict(self.resolved.task_beams).get(task.name) if self.resolved is not None else None
+        return next((b for b in (beams, self.beams, shipped) if b is not None), task.beams)
 
     def _generate(self, task: Task, fields: dict[str, Any], prompt: str, max_tokens: int,
                   constraint: Optional[Constraint], n: int, beams: int = 1) -> list[str]:
@@ -336,7 +338,8 @@ class EcomModel:
         ``beams``: the first answer is found by a beam search of this many partial answers (the
         complete answer the model finds most probable as a whole, under the same constraint) instead
         of greedily; about ``beams`` times the decoding work. ``None``: the model's setting, then the
-        task's ``Task.beams`` (4 for qa, 1 = greedy elsewhere).
+        shipped model's default for the task (``default`` answers qa with 4), then the task's
+        ``Task.beams`` (1 = greedy).
 
         Raises ``UnknownTaskError``, ``InvalidInputError`` (empty text, empty or duplicate labels,
         missing inputs) or ``ContextOverflowError`` (prompt longer than the context, unless
@@ -433,8 +436,8 @@ class EcomModel:
 
     def answer(self, question: str, context: str, *, truncate: bool = False,
                allow_none: bool = True) -> AnswerResult:
-        """An extractive answer: a span of ``context`` with offsets, or no span if none answers; the
-        span a beam search of 4 finds most probable (the task's default; ``run("qa", ..., beams=1)``
+        """An extractive answer: a span of ``context`` with offsets, or no span if none answers (on
+        ``default``, the span a beam search of 4 finds most probable; ``run("qa", ..., beams=1)``
         for the greedy one).
 
         ``allow_none=False`` requires an answer: use it when the context is known to hold one."""

@@ -54,6 +54,9 @@ class ResolvedModel:
     #: the task specialists over the same base; a task may have one per set of input languages and
     #: one for every other input
     specialists: Tuple[Specialist, ...] = ()
+    #: (task, width): the beam search this model answers a task with by default, where it was
+    #: measured better than greedy decoding for this model (``EcomModel.run(beams=)``)
+    task_beams: Tuple[Tuple[str, int], ...] = ()
 
     def specialist_for(self, task: str, language: Optional[str] = None) -> Optional["ResolvedModel"]:
         """The same base with the adapter of ``task``'s specialist for input in ``language`` (the

@@ -192,16 +192,15 @@ TASK_TABLE: tuple[Task, ...] = (
                    "Copy the candidate that fits the query best."),
          required=("query", "candidates"), options_field="candidates", max_new_tokens=128),
     # --- qa ---------------------------------------------------------------------------------
-    # the answer span of a beam search of 4 (backends/beam.py), not the greedy one: on the shipped
-    # model, validation qa 50.26 -> 52.52 and held-out Reddit QA 19.88 -> 21.00 Rouge-L, at about
-    # 1.1x the time of a greedy answer (evaluate/finetuned/beam/)
+    # greedy here; the shipped ``default`` model answers it with a beam search of 4 (its
+    # ``ShippedModel.task_beams``; evaluate/finetuned/beam/)
     Task(name="qa", family="qa", output=ANSWER_SPAN,
          summary="Extractive answer to a question from a product text or reviews.",
          description="Extractive product question answering: answer the question with a span of the context.",
          commands=("Extract the span of the context that answers the question.",
                    "Answer the question by copying the relevant part of the context.",
                    "Find the answer to the question in the context."),
-         required=("question", "context"), source_field="context", max_new_tokens=96, beams=4),
+         required=("question", "context"), source_field="context", max_new_tokens=96),
     Task(name="answerability", family="qa", output=YES_NO,
          summary="Whether the context answers a question.",
          description="Answerability: decide whether the context contains the answer to the question.",

@@ -85,13 +85,14 @@ def test_a_title_can_be_the_consensus_of_several_answers(api):
 
 
 def test_an_answer_can_ask_for_its_beam_width(api):
-    """qa's default is a beam of 4; ``beams: 1`` is the greedy answer, as the Python API gives them."""
+    """``beams: N`` reaches the model as the Python API's ``beams=N``; the server's model (``base``)
+    answers qa greedily by default (only ``default`` ships a beam for qa)."""
     from ecomlm.runtime import EcomModel
     body = {"question": "How long does the battery last?",
             "context": "Battery life is about 10 hours, and it charges in two hours over USB-C."}
     answers = {n: api.post("/v1/tasks/qa", json={**body, "beams": n}) for n in (1, 4)}
     assert all(r.status_code == 200 for r in answers.values()), answers
-    assert api.post("/v1/tasks/qa", json=body).json()["result"] == answers[4].json()["result"]
+    assert api.post("/v1/tasks/qa", json=body).json()["result"] == answers[1].json()["result"]
     with EcomModel.load("base", n_ctx=1024) as direct:
         for n, r in answers.items():
             assert r.json()["result"] == direct.run("qa", beams=n, **body).to_dict()

@@ -220,12 +220,28 @@ def test_a_call_takes_its_beam_width_from_the_call_the_model_or_the_task(tuned):
             break
     assert beam != greedy  # so that the calls below tell them apart
     assert tuned.run("qa", allow_none=False, beams=4, **fields).raw.strip() == beam
-    assert tuned.run("qa", allow_none=False, **fields).raw.strip() == beam  # qa's default: Task.beams = 4
+    assert tuned.run("qa", allow_none=False, **fields).raw.strip() == beam  # default's qa: a beam of 4
     assert tuned.run("qa", allow_none=False, beams=1, **fields).raw.strip() == greedy
     assert tuned.variant(beams=4).run("qa", allow_none=False, **fields).raw.strip() == beam
     for bad in (0, -1, 2.5, True):
         with pytest.raises(InvalidInputError, match="beams"):
             tuned.run("qa", beams=bad, **fields)
+
+
+def test_only_the_model_that_was_measured_with_a_beam_answers_qa_with_one_by_default(tuned, base_gguf):
+    """``default`` ships ``task_beams`` qa=4; the same base as a plain file has no such setting (nor
+    do ``base`` and ``multilingual``), so its qa answer is the greedy one; ``beams=`` still sets the
+    width per call."""
+    from ecomlm.runtime import EcomModel, catalog
+    from ecomlm.runtime.models import MODELS
+    qa = catalog.get_task("qa")
+    assert dict(MODELS["default"].task_beams) == {"qa": 4}
+    assert not MODELS["multilingual"].task_beams and not MODELS["base"].task_beams
+    assert tuned._beams(qa, None) == 4 and tuned._beams(qa, 2) == 2
+    fields = {"question": QUESTIONS[2], "context": CONTEXT}
+    with EcomModel.load(str(base_gguf), n_ctx=2048, n_threads=1) as plain:
+        assert plain._beams(qa, None) == 1 and plain._beams(qa, 3) == 3
+        assert plain.run("qa", **fields).to_dict() == plain.run("qa", beams=1, **fields).to_dict()
 
 
 # -- a token-fed backend (PyTorch; ONNX Runtime shares the driver) -----------------------------------
