@@ -12,9 +12,10 @@ answers in one pass and hands back their next logits (``llama_parallel.py``: one
 partial answer, the prompt's cells shared). Scores are the model's own log-probabilities (the whole
 vocabulary's softmax, end of turn included), summed, or divided by the answer's token count with
 ``length_normalized``. At each step the ``width`` best candidates are kept: an end of turn among
-them completes its answer, the others go on as partial answers. Summed scores only fall as an answer grows, so the search stops once no
-partial answer scores above the best complete one; normalized, it runs until no partial answer is
-left. An answer at the token budget is completed by the automaton, as greedy decoding does.
+them completes its answer, the others go on as partial answers. Summed scores only fall as an
+answer grows, so the search stops once no partial answer scores above the best complete one;
+normalized, it runs until no partial answer is left. An answer at the token budget is completed by
+the automaton, as greedy decoding does.
 """
 from __future__ import annotations
 

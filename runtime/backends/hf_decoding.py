@@ -287,9 +287,11 @@ class TokenLevelBackend:
             return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
         first = self._prefill(ids)
         decoder = self._decoders.get(constraint) if constraint is not None else None
+        token_bytes = self.tokenizer.token_bytes()
+        # a padded embedding table has more logits than tokens: the padding is never a candidate
         out = beam_search(first, _ReplayBeams(self, ids), decoder, width=width,
                           budget=self._budget(len(ids), max_tokens), eos=self.tokenizer.eos_ids,
-                          token_bytes=self.tokenizer.token_bytes(), n_vocab=len(first),
+                          token_bytes=token_bytes, n_vocab=min(len(first), len(token_bytes)),
                           length_normalized=length_normalized, no_repeat_ngram=no_repeat_ngram)
         return out.decode("utf-8", errors="replace")
 
