@@ -88,19 +88,27 @@ def test_an_answer_can_ask_for_its_beam_width(api):
     """``beams: N`` reaches the model as the Python API's ``beams=N``; the server's model (``base``)
     answers qa greedily by default (only ``default`` ships a beam for qa)."""
     from ecomlm.runtime import EcomModel
-    body = {"question": "How long does the battery last?",
-            "context": "Battery life is about 10 hours, and it charges in two hours over USB-C."}
+    fields = {"question": "How long does the battery last?",
+              "context": "Battery life is about 10 hours, and it charges in two hours over USB-C. "
+                         "The case is black aluminium."}
+    body = {**fields, "allow_none": False}  # the base model answers 'None' otherwise
     answers = {n: api.post("/v1/tasks/qa", json={**body, "beams": n}) for n in (1, 4)}
     assert all(r.status_code == 200 for r in answers.values()), answers
+    assert answers[1].json()["result"] != answers[4].json()["result"]  # so the checks below tell them apart
     assert api.post("/v1/tasks/qa", json=body).json()["result"] == answers[1].json()["result"]
     with EcomModel.load("base", n_ctx=1024) as direct:
         for n, r in answers.items():
-            assert r.json()["result"] == direct.run("qa", beams=n, **body).to_dict()
+            assert r.json()["result"] == direct.run("qa", beams=n, allow_none=False, **fields).to_dict()
     for bad in (0, 9, "wide"):
         r = api.post("/v1/tasks/qa", json={**body, "beams": bad})
         assert r.status_code == 422 and "beams" in r.json()["detail"], r.text
     r = api.post("/v1/tasks/sentiment", json={"text": "ok", "beams": 3})  # a label: no beam option
     assert r.status_code == 422 and "beams" in r.json()["detail"]
+    r = api.post("/v1/tasks/qa/batch", json={"items": [fields, {**fields, "beams": 1}],  # an item's own wins
+                                              "defaults": {"beams": 4, "allow_none": False}})
+    assert r.status_code == 200 and r.json()["n_ok"] == 2, r.text
+    assert [item["result"] for item in r.json()["items"]] == [answers[4].json()["result"],
+                                                               answers[1].json()["result"]]
 
 
 def test_ner_votes_by_default_and_a_batch_can_ask_for_greedy(api):
