@@ -41,12 +41,14 @@ def _status(model) -> str:
 def rows() -> list[dict]:
     """One dict per registered model: name, base, languages, size, licence, status, description,
     held-out summary, its specialists (their task, and the input languages of those that answer some
-    languages only: "attribute_extraction (zh input)")."""
+    languages only: "attribute_extraction (zh input)") and the tasks it answers by a beam search by
+    default (task -> width)."""
     from .models import list_models
 
     return [{"name": m.name, "base": m.base.title, "languages": ",".join(m.languages), "size": _size(m),
              "licence": m.base.licence, "status": _status(m), "description": m.description,
-             "heldout": m.heldout_summary(), "specialists": [s.label for s in m.specialists]}
+             "heldout": m.heldout_summary(), "specialists": [s.label for s in m.specialists],
+             "beams": dict(m.task_beams) if m.adapter is not None else {}}
             for m in list_models()]
 
 
@@ -63,7 +65,8 @@ def handle(args: argparse.Namespace) -> int:
         named = r["specialists"]
         specialists = (f"; task specialist{'s' if len(named) > 1 else ''}: {', '.join(named)}"
                        if named else "")
-        print(f"    {r['description']}{specialists}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
+        beams = "".join(f"; {task} answered by a beam search of {width}" for task, width in r["beams"].items())
+        print(f"    {r['description']}{specialists}{beams}" + (f"; held-out: {r['heldout']}" if r["heldout"] else ""))
     return 0
 
 

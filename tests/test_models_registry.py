@@ -28,6 +28,9 @@ def test_models_command_lists_every_name(capsys):
     assert set(rows) == set(MODELS)
     assert rows["default"]["status"].startswith("installed")
     assert rows["base"]["licence"] == "Apache-2.0"
+    assert rows["default"]["beams"] == {"qa": 4} and rows["base"]["beams"] == {}
+    assert main(["models"]) == 0
+    assert "qa answered by a beam search of 4" in capsys.readouterr().out
 
 
 def test_a_fine_tuned_name_without_its_adapter_is_refused_not_run_as_the_base(tmp_path):
