@@ -35,7 +35,7 @@ class EvalConfig:
     chunk: Optional[bool] = None      # long span-task inputs read in pieces: None = each task's default
     no_repeat_ngram: Optional[int] = None  # free text never repeats an n-gram of this size: None = the kind's
     consensus_of: Optional[int] = None  # free text, spans: agreed among this many answers: None = each task's default
-    beams: Optional[int] = None  # the first answer found by a beam search this wide: None = each task's default
+    beams: Optional[int] = None  # the first answer found by a beam search this wide: None = the model's setting for each task
     specialists: bool = True          # False: every task answered by the model's one adapter (ablation)
     copy_spans: bool = True           # False: spans decoded as free lines (ablation)
     parallel_samples: bool = True     # False: a vote's samples decoded one after another (llama.cpp)

@@ -102,7 +102,7 @@ class EcomModel:
         ``None``: the output kind's, 3 for free text, ``kinds.Text``). ``consensus_of``: free-text
         answers written per call, the consensus one kept (``None``: each task's ``Task.consensus_of``;
         see ``run``). ``beams``: the width of the beam search that finds each call's first answer
-        (``None``: each task's ``Task.beams``; see ``run``).
+        (``None``: the shipped model's setting for the task, then ``Task.beams``; see ``run``).
         ``copy_spans=False`` decodes spans as free lines checked afterwards, as before copy decoding
         (only to measure what copying buys).
         ``specialists``: a shipped model's task specialists (e.g. ``multilingual``'s title writer:
