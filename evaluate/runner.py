@@ -223,6 +223,9 @@ def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any
     settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
                                                 "no_repeat_ngram", "consensus_of", "beams", "specialists",
                                                 "copy_spans", "force_allow_none", "parallel_samples")}
+    # a shipped model's own decoding defaults (``default`` answers qa by a beam of 4) decide answers too
+    settings["shipped_beams"] = {ref: {task: width for r in resolve_all(ref) for task, width in r.task_beams}
+                                 for ref in config.models}
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
             "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
             "settings": settings}

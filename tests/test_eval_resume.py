@@ -155,3 +155,25 @@ def test_the_cli_names_resume_and_fresh_when_out_holds_a_stopped_run(tmp_path, c
     assert rc == 1 and "1 items answered" in err and "--resume" in err and "--fresh" in err
     rc = main(["eval", "--heldout", str(heldout), "--model", "base", "--out", str(out), "--resume"])
     assert rc == 1 and "other models or model files and items and settings" in capsys.readouterr().err
+
+
+def test_the_journal_records_a_shipped_models_own_decoding_and_names_its_change(tmp_path, monkeypatch):
+    """``default`` answers qa by a beam of 4 (``ShippedModel.task_beams``): a run stopped under
+    another shipped setting is refused on resume, naming it, so greedy and beam answers never mix."""
+    import dataclasses
+
+    from ecomlm.evaluate.heldout import load_heldout
+    from ecomlm.evaluate.journal import _differences
+    from ecomlm.evaluate.runner import run_setup
+    from ecomlm.runtime.models import MODELS
+
+    heldout = write_fixture(tmp_path / "heldout")
+    config = EvalConfig(heldout=heldout, models=["default", "base"], out=tmp_path / "out", limit=3, tasks=TASKS)
+    tasks = load_heldout(config.heldout, config.tasks, config.limit)
+    now = run_setup(config, tasks)
+    assert now["settings"]["shipped_beams"] == {"default": {"qa": 4}, "base": {}}
+    monkeypatch.setitem(MODELS, "default", dataclasses.replace(MODELS["default"], task_beams=()))
+    before = run_setup(config, tasks)
+    assert _differences(before, now) == "settings (shipped_beams)"
+    assert _differences(now, now) == "contents"
+
