@@ -42,6 +42,14 @@ def file_identity(files: Iterable[Path]) -> list[list[Any]]:
     return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
 
+def shipped_beams(refs: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Each model's own decoding defaults that decide its answers (``ShippedModel.task_beams``: task ->
+    beam width; ``default`` answers qa by a beam of 4), for a journal's settings."""
+    from ecomlm.runtime.model_ref import resolve_all
+
+    return {ref: {task: width for r in resolve_all(ref) for task, width in r.task_beams} for ref in refs}
+
+
 def items_digest(instances: Iterable[Any]) -> str:
     """A short digest of a task's items (its test.json lines, as loaded)."""
     h = hashlib.sha256()
@@ -201,4 +209,4 @@ def _parsed(line: str) -> Optional[dict[str, Any]]:
 
 
 __all__ = ["JOURNAL_NAME", "HELDOUT", "EvalJournal", "JournalCodec", "example_from_json", "file_identity",
-           "items_digest"]
+           "items_digest", "shipped_beams"]

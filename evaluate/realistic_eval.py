@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import EcomError
 
-from .journal import EvalJournal, JournalCodec, file_identity, items_digest
+from .journal import EvalJournal, JournalCodec, file_identity, items_digest, shipped_beams
 from .realistic_items import (REALISTIC_DIR, Comparable, Item, Scored, baseline_answers, check_gold, comparable,
                               gold_of, item_score, load_items, task_order, task_score)
 from .realistic_report import METRIC_LABELS, examples, render_markdown, summarize
@@ -108,7 +108,8 @@ def realistic_setup(config: RealisticConfig, items: Sequence[Item]) -> dict[str,
     rows = [{"id": i.id, "task": i.task, "fields": i.fields, "answer": i.answer} for i in items]
     return {"items": items_digest(rows),
             "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
-            "settings": {"backend": config.backend, "n_ctx": config.n_ctx}}
+            "settings": {"backend": config.backend, "n_ctx": config.n_ctx,
+                         "shipped_beams": shipped_beams(config.models)}}
 
 
 def _run_one(ref: str, items: Sequence[Item], config: RealisticConfig, options: dict[str, Any],

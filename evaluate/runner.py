@@ -13,7 +13,7 @@ from ecomlm.runtime.errors import EcomError
 
 from . import metrics
 from .heldout import HeldoutTask, load_heldout
-from .journal import EvalJournal, file_identity, items_digest
+from .journal import EvalJournal, file_identity, items_digest, shipped_beams
 from .mapping import METRIC_NAMES, Answer, TaskMapping, gold, mapping_for, prediction
 
 
@@ -224,8 +224,7 @@ def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any
                                                 "no_repeat_ngram", "consensus_of", "beams", "specialists",
                                                 "copy_spans", "force_allow_none", "parallel_samples")}
     # a shipped model's own decoding defaults (``default`` answers qa by a beam of 4) decide answers too
-    settings["shipped_beams"] = {ref: {task: width for r in resolve_all(ref) for task, width in r.task_beams}
-                                 for ref in config.models}
+    settings["shipped_beams"] = shipped_beams(config.models)
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
             "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
             "settings": settings}

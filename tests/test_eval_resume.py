@@ -164,6 +164,7 @@ def test_the_journal_records_a_shipped_models_own_decoding_and_names_its_change(
 
     from ecomlm.evaluate.heldout import load_heldout
     from ecomlm.evaluate.journal import _differences
+    from ecomlm.evaluate.realistic_eval import RealisticConfig, realistic_setup
     from ecomlm.evaluate.runner import run_setup
     from ecomlm.runtime.models import MODELS
 
@@ -172,6 +173,8 @@ def test_the_journal_records_a_shipped_models_own_decoding_and_names_its_change(
     tasks = load_heldout(config.heldout, config.tasks, config.limit)
     now = run_setup(config, tasks)
     assert now["settings"]["shipped_beams"] == {"default": {"qa": 4}, "base": {}}
+    realistic = RealisticConfig(models=["default"], out=tmp_path / "r")  # eval-realistic's journal too
+    assert realistic_setup(realistic, [])["settings"]["shipped_beams"] == {"default": {"qa": 4}}
     monkeypatch.setitem(MODELS, "default", dataclasses.replace(MODELS["default"], task_beams=()))
     before = run_setup(config, tasks)
     assert _differences(before, now) == "settings (shipped_beams)"
