@@ -75,7 +75,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 f1 = f"{micro_f1([p[0] for p in preds[w]], [g[0] for g in golds]):.2f}" \
                     if "micro_f1" in task.kind.metrics else "–"
                 rouge = mean_rouge_l([p[1] for p in preds[w]], [g[1] for g in golds], lang)
-                print(f"| {task.name} | {lang} | {w or task.beams} | {len(items)} | {f1} | {rouge:.2f} | "
+                # the width the calls used: without --beams, the model's own for the task (default: qa 4)
+                print(f"| {task.name} | {lang} | {model._beams(task, w)} | {len(items)} | {f1} | {rouge:.2f} | "
                       f"{sum(len(set(p[0])) for p in preds[w])} | {sum(len(set(g[0])) for g in golds)} |",
                       flush=True)
     model.close()

@@ -39,15 +39,19 @@ def _listed(value: str | Sequence[str]) -> str | list[str]:
     return value if isinstance(value, str) else list(value)
 
 
-def _check_consensus_of(n: Optional[int]) -> None:
+def _check_count(name: str, n: Optional[int], one: str) -> None:
+    """Refuse a count setting (``consensus_of``, ``beams``) that is given and not a whole number >= 1;
+    ``one`` says what 1 means."""
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise InvalidInputError(f"consensus_of must be a whole number >= 1 (1: the greedy answer only), "
-                                f"not {n!r}")
+        raise InvalidInputError(f"{name} must be a whole number >= 1 (1: {one}), not {n!r}")
+
+
+def _check_consensus_of(n: Optional[int]) -> None:
+    _check_count("consensus_of", n, "the greedy answer only")
 
 
 def _check_beams(n: Optional[int]) -> None:
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise InvalidInputError(f"beams must be a whole number >= 1 (1: greedy decoding), not {n!r}")
+    _check_count("beams", n, "greedy decoding")
 
 
 def _first_set(call: Optional[bool], model: Optional[bool], task_default: bool) -> bool:

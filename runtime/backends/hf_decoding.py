@@ -282,9 +282,9 @@ class TokenLevelBackend:
                       width: int, length_normalized: bool = False, no_repeat_ngram: int = 0) -> str:
         """The answer of a ``width``-wide beam search (``beam.py``) over this backend's one KV cache:
         each partial answer is fed again after the prefix it shares with the cache (``_ReplayBeams``)."""
-        ids = self.tokenizer.encode(prompt)
         if width < 2:
             return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
+        ids = self.tokenizer.encode(prompt)
         first = self._prefill(ids)
         decoder = self._decoders.get(constraint) if constraint is not None else None
         token_bytes = self.tokenizer.token_bytes()

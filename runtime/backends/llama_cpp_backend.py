@@ -243,13 +243,16 @@ class LlamaCppBackend(Backend):
                       width: int, length_normalized: bool = False, no_repeat_ngram: int = 0) -> str:
         """The answer of a ``width``-wide beam search (``beam.py``), its partial answers decoded side by
         side in the multi-sequence context; the greedy answer where the beam does not fit there."""
+        if width < 2:
+            return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
         tokens = self.tokenize(prompt)
         budget = max(0, min(max_tokens, self.llm.n_ctx() - len(tokens)))
-        if width < 2 or not self._sampler(width).fits(len(tokens), width, budget):
+        sampler = self._sampler(width)
+        if not sampler.fits(len(tokens), width, budget):
             return self.generate(prompt, max_tokens, constraint, no_repeat_ngram=no_repeat_ngram)
         decoder, stop_on_repeat = self._decoding(constraint)
-        text = self._sampler(width).beam(tokens, budget, decoder, width, length_normalized=length_normalized,
-                                         stop_on_repeat=stop_on_repeat, no_repeat_ngram=no_repeat_ngram)
+        text = sampler.beam(tokens, budget, decoder, width, length_normalized=length_normalized,
+                            stop_on_repeat=stop_on_repeat, no_repeat_ngram=no_repeat_ngram)
         return text.decode("utf-8", errors="replace")
 
     def _sampler(self, n: int) -> LlamaParallel:
