@@ -33,6 +33,7 @@ from ecomlm.runtime import catalog
 from ecomlm.runtime.consensus import consensus_order
 
 from .metrics import micro_f1, rouge_l
+from .overlap_vote import voted_by_overlap
 from .repeat_check import instances
 from .split_reading import by_language, split_check_parser
 
@@ -60,6 +61,8 @@ def _span_rows(task: catalog.Task, written: list[tuple[dict, list[str], str]], c
     pairs = lambda fields, raw: [(s.type, s.text) for s in kind.parse(task, raw, fields).spans]  # noqa: E731
     golds = [pairs(fields, target) for fields, _, target in written]
     rules = [(False, "spans"), (True, "texts, most given type")] if kind.typed else [(False, "spans")]
+    located = lambda fields, raw: [(s.type, s.start, s.end, s.text)  # noqa: E731
+                                   for s in kind.parse(task, raw, fields).spans]
     for n in counts:
         for by_text, held in rules if n > 1 else rules[:1]:
             for k in range(1, n + 1):
@@ -68,6 +71,17 @@ def _span_rows(task: catalog.Task, written: list[tuple[dict, list[str], str]], c
                 mark = (" (the task's)" if n > 1 and k == kind.votes_needed(n) and by_text == kind.vote_by_text
                         else "")
                 yield (f"{n}, {held} held by >= {k}{mark}", micro_f1(preds, golds),
+                       sum(map(len, preds)) / max(1, len(preds)))
+        if n == 1:
+            continue
+        # measured, not shipped: overlapping spans counted as one (overlap_vote.py)
+        answers = [[located(fields, t) for t in texts[:n]] for fields, texts, _ in written]
+        for same_type in (True, False) if kind.typed else (True,):
+            held = "overlapping spans" + (" of its type" if same_type and kind.typed else
+                                          ", any type," if kind.typed else "")
+            for k in range(2, n + 1):
+                preds = [voted_by_overlap(a, k, same_type=same_type) for a in answers]
+                yield (f"{n}, {held} held by >= {k}", micro_f1(preds, golds),
                        sum(map(len, preds)) / max(1, len(preds)))
 
 

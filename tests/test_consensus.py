@@ -123,6 +123,26 @@ def test_voted_by_text_counts_a_span_whatever_its_type_and_gives_it_the_most_giv
     assert voted_by_text([[("Brand", "X1")], [("Product", "X1")]], 2) == [("Brand", "X1")]  # tie: first seen
 
 
+def test_voted_by_overlap_counts_spans_of_other_boundaries_for_one_entity():
+    from ecomlm.evaluate.overlap_vote import voted_by_overlap
+
+    # source "Lenovo ThinkPad X1 Carbon Gen 11"; spans are (type, start, end, text)
+    lenovo, tp, tpx1 = ("Brand", 0, 6, "Lenovo"), ("Product", 7, 15, "ThinkPad"), ("Product", 7, 18, "ThinkPad X1")
+    carbon, carbon_attr = ("Product", 19, 32, "Carbon Gen 11"), ("Attribute", 19, 25, "Carbon")
+    answers = [[lenovo, tp], [lenovo, tpx1], [tp], [carbon], [carbon_attr]]
+    assert voted([[(t, x) for t, _, _, x in a] for a in answers], 3) == []  # the product's votes split
+    # ThinkPad (written twice) is held, with its other boundaries, by 3 answers; Lenovo by 2
+    assert voted_by_overlap(answers, 3) == [("Product", "ThinkPad")]
+    # ThinkPad X1 overlaps the kept ThinkPad and is dropped; Carbon Gen 11 has one Product behind it
+    assert voted_by_overlap(answers, 2) == [("Brand", "Lenovo"), ("Product", "ThinkPad")]
+    assert voted_by_overlap(answers, 2, same_type=True) == voted_by_overlap(answers, 2)
+    # any type: the Attribute "Carbon" supports it, and is dropped as overlapping it
+    assert voted_by_overlap(answers, 2, same_type=False) == [("Brand", "Lenovo"), ("Product", "ThinkPad"),
+                                                             ("Product", "Carbon Gen 11")]
+    assert ("Product", "ThinkPad X1") not in voted_by_overlap(answers, 1)
+    assert voted_by_overlap([], 1) == []
+
+
 def test_a_span_list_keeps_the_spans_enough_answers_hold():
     from ecomlm.runtime import catalog
 
