@@ -269,6 +269,44 @@ def test_attribute_questions_skip_ambiguous_values_and_chinese():
     assert list(atomic.attribute_question("华为手机", [("品牌", "华为")], "zh", rng)) == []
 
 
+def test_several_questions_of_one_context_ask_other_attributes_with_their_own_answers():
+    text = "Anker PowerCore 20000mAh power bank, black, USB-C"
+    attrs = [("Brand", "Anker"), ("Capacity", "20000mAh"), ("Color", "black"), ("Port", "USB-C")]
+    one = list(atomic.attribute_question(text, attrs, "en", random.Random(1)))
+    assert len(one) == 1
+    for seed in range(5):
+        drafts = list(atomic.attribute_question(text, attrs, "en", random.Random(seed), questions=3))
+        assert len(drafts) == 3 and {d.fields["context"] for d in drafts} == {text}
+        assert len({d.gold for d in drafts}) == 3           # three attributes, three answers
+        for d in drafts:
+            name = next(n for n, v in attrs if v == d.gold)
+            assert name.lower() in d.fields["question"]       # each question names its own attribute
+            _valid(d)
+    # never more questions than attributes with one value in the text
+    assert len(list(atomic.attribute_question(text, attrs[:2], "en", random.Random(0), questions=3))) == 2
+
+
+def test_several_opinion_questions_share_one_context_that_answers_each_once():
+    text = "the screen is bright but the fan is loud ."
+    ops = [("screen", "bright", "positive"), ("fan", "loud", "negative")]
+    reviews = ([f"review {i}: the keyboard feels solid and the price was fair ." for i in range(300)]
+               + ["the screen cracked .", "it runs loud .", text])
+    both = padded_both = 0
+    for seed in range(40):
+        drafts = list(atomic.opinion_question(text, ops, random.Random(seed), reviews, questions=2))
+        first = list(atomic.opinion_question(text, ops, random.Random(seed), reviews))
+        assert drafts[:1] == first                       # the first question is the one-question draft
+        assert len({d.fields["context"] for d in drafts}) == 1
+        context = drafts[0].fields["context"]
+        for d in drafts:
+            aspect = "screen" if d.gold == "bright" else "fan"
+            assert aspect in d.fields["question"] and context.count(aspect) == 1 and context.count(d.gold) == 1
+        both += len(drafts) == 2
+        padded_both += len(drafts) == 2 and context != text
+    # the second aspect is asked unless a padding review names it again
+    assert both >= 25 and padded_both >= 3
+
+
 def test_opinion_questions_ask_about_aspects_with_one_opinion():
     text = "the screen is bright and sharp but the fan is loud ."
     ops = [("screen", "bright", "positive"), ("screen", "sharp", "positive"), ("fan", "loud", "negative")]

@@ -116,6 +116,30 @@ def test_a_draft_bucket_gets_an_equal_share_of_the_round_robin():
     assert Counter(c.draft.gold for c in first if not c.draft.bucket) == {True: 3, False: 3}
 
 
+def test_questions_per_context_asks_one_context_several_questions_within_the_cap(tmp_path):
+    src = write_sources(tmp_path / "datasets")
+    held = write_heldout(tmp_path / "heldout", HELDOUT)
+
+    def built(out: str, k: int) -> tuple[Counter, list[dict], Counter]:
+        build_corpus(BuildConfig(source=src, heldout=held, out=tmp_path / out, cap=50, progress=False,
+                                 questions_per_context=k))
+        rows = [json.loads(line) for s in ("train", "val")
+                for line in (tmp_path / out / f"{s}.jsonl").read_text().splitlines()]
+        qa = [r for r in rows if r["task"] == "qa"]
+        per_context = Counter(r["messages"][1]["content"].split("Context: ", 1)[1] for r in qa)
+        return per_context, [r for r in rows if r["task"] != "qa"], Counter((r["task"], r["dataset"]) for r in rows)
+
+    one, rest_one, _ = built("one", 1)
+    three, rest_three, pairs = built("three", 3)
+    several = lambda per_context: sum(n > 1 for n in per_context.values())  # noqa: E731
+    assert several(three) > several(one)                 # more contexts asked several questions
+    assert max(three.values()) == 3
+    assert max(pairs.values()) <= 50                     # still within the cap per (task, dataset)
+    assert rest_three == rest_one                        # every other task's instances as they were
+    with pytest.raises(InvalidInputError, match="questions-per-context"):
+        BuildConfig(source=src, out=tmp_path / "bad", questions_per_context=0)
+
+
 def test_deterministic(tmp_path, built):
     root, _, _ = built
     build_corpus(BuildConfig(source=root / "datasets", heldout=root / "heldout", out=tmp_path / "again", cap=50,

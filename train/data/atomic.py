@@ -22,6 +22,7 @@ atomic is decided by the builder: a task that is one of the dataset's own (``Rec
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -288,7 +289,7 @@ def attributes_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[D
             name = rng.choice(absent)
         yield Draft("attribute_value", {"text": text, "attribute": name},
                     uniq(v for n, v in attrs if n == name))
-        yield from attribute_question(text, attrs, r.lang, rng)
+        yield from attribute_question(text, attrs, r.lang, rng, pools.questions_per_context)
         owners: dict[str, set[str]] = {}
         for n, v in attrs:
             owners.setdefault(v.lower(), set()).add(n)
@@ -434,18 +435,37 @@ def _single_valued(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def attribute_question(text: str, attrs: Sequence[tuple[str, str]], lang: str,
-                       rng: random.Random) -> Iterator[Draft]:
-    """Extractive QA whose answer is a short span: the one value of an attribute, asked as a question.
+                       rng: random.Random, questions: int = 1) -> Iterator[Draft]:
+    """Extractive QA whose answer is a short span: the one value of an attribute, asked as a question;
+    with ``questions`` > 1, up to that many attributes of the one text, each its own instance (the
+    same context, other questions, other answers: ``BuildConfig.questions_per_context``).
 
     English only (the questions are English); attributes with several values are not asked.
     """
     if lang != "en":
         return
     single = [(n, v) for n, v in _single_valued(attrs) if text.count(v) == 1]
-    if single:
-        n, v = rng.choice(single)
-        question = rng.choice(ATTRIBUTE_QUESTIONS).format(name=humanize(n).lower())
-        yield Draft("qa", {"question": question, "context": text}, v)
+    if not single:
+        return
+    n, v = rng.choice(single)
+    yield Draft("qa", {"question": rng.choice(ATTRIBUTE_QUESTIONS).format(name=humanize(n).lower()),
+                       "context": text}, v)
+    if questions > 1:
+        extra = _extra_rng(rng, text)
+        others = [(n2, v2) for n2, v2 in single if n2 != n]
+        for n2, v2 in extra.sample(others, min(questions - 1, len(others))):
+            question = extra.choice(ATTRIBUTE_QUESTIONS).format(name=humanize(n2).lower())
+            yield Draft("qa", {"question": question, "context": text}, v2)
+
+
+def _extra_rng(rng: random.Random, text: str) -> random.Random:
+    """The random source of a record's further questions, drawn from ``rng``'s state without
+    advancing it: the record's other drafts stay what they are with one question a context."""
+    return random.Random(hashlib.md5((repr(rng.getstate()) + text).encode("utf-8")).hexdigest())
+
+
+def _occurs_once(word: str, context: str) -> bool:
+    return len(re.findall(r"\b" + re.escape(word.lower()) + r"\b", context.lower())) == 1
 
 
 #: reviews drawn as candidates for padding one opinion question's context
@@ -453,23 +473,33 @@ PAD_CANDIDATES = 80
 
 
 def opinion_question(text: str, opinions: Sequence[tuple[str, str, str]], rng: random.Random,
-                     reviews: Sequence[str] = ()) -> Iterator[Draft]:
-    """Extractive QA whose answer is the one opinion phrase written about an aspect.
+                     reviews: Sequence[str] = (), questions: int = 1) -> Iterator[Draft]:
+    """Extractive QA whose answer is the one opinion phrase written about an aspect; with
+    ``questions`` > 1, up to that many aspects of the one review, each its own instance over the
+    same context (a further aspect only where its aspect and opinion occur once in that context).
 
     Often (``LONG_CONTEXT_SHARE``) the review stands among other reviews of the dataset that name
     neither the aspect nor the opinion, so the answer stays the only one in the context: a short
     answer found in a long context, as in forum-thread QA (the other long-context QA source,
     SubjQA, has answers of six words on average)."""
     single = [(a, o) for a, o in _single_valued((a, o) for a, o, _ in opinions) if a != o]
-    if single:
-        a, o = rng.choice(single)
-        context = text
-        if reviews and rng.random() < LONG_CONTEXT_SHARE:
-            words = re.compile(r"\b(" + re.escape(a.lower()) + "|" + re.escape(o.lower()) + r")\b")
-            pool = [t for t in rng.sample(reviews, min(PAD_CANDIDATES, len(reviews)))
-                    if t != text and not words.search(t.lower())]
-            context = long_context(text, pool, rng) if pool else text
-        yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": context}, o)
+    if not single:
+        return
+    a, o = rng.choice(single)
+    context = text
+    if reviews and rng.random() < LONG_CONTEXT_SHARE:
+        words = re.compile(r"\b(" + re.escape(a.lower()) + "|" + re.escape(o.lower()) + r")\b")
+        pool = [t for t in rng.sample(reviews, min(PAD_CANDIDATES, len(reviews)))
+                if t != text and not words.search(t.lower())]
+        context = long_context(text, pool, rng) if pool else text
+    yield Draft("qa", {"question": rng.choice(OPINION_QUESTIONS).format(aspect=a), "context": context}, o)
+    if questions > 1:
+        extra = _extra_rng(rng, text)
+        others = [(a2, o2) for a2, o2 in single if a2 != a and (context == text or (
+            _occurs_once(a2, context) and _occurs_once(o2, context)))]
+        for a2, o2 in extra.sample(others, min(questions - 1, len(others))):
+            yield Draft("qa", {"question": extra.choice(OPINION_QUESTIONS).format(aspect=a2),
+                               "context": context}, o2)
 
 
 # --- reviews and aspects -------------------------------------------------------------------------------
@@ -521,7 +551,8 @@ def absa_atomic(r: Record, pools: Pools, rng: random.Random) -> Iterator[Draft]:
         yield Draft("opinion_extraction", {"text": text, "types": types},
                     in_text_order(dict.fromkeys(gold), text, lambda e: e[1]))
         if r.lang == "en":
-            yield from opinion_question(text, d["opinions"], rng, pools.reviews)
+            yield from opinion_question(text, d["opinions"], rng, pools.reviews,
+                                        pools.questions_per_context)
     if d.get("entities") is not None and aspects is not None:
         yield from from_entities(*entity_input(r, text, d["entities"], pools, rng), rng,
                                  ("Brand", "Product", "Component"))

@@ -55,12 +55,18 @@ class BuildConfig:
     #: ask a share of the English entity tasks on several annotated texts joined into one long input
     #: (``sampling.joined_entities``); off by default: round 9 measured lower Lenovo NER with it
     long_entities: bool = False
+    #: up to this many short-answer questions of one context (attribute questions over an offer,
+    #: opinion questions over a review), each an instance: the same context with other questions and
+    #: other answers, so the answer depends on the question (1: one question a context)
+    questions_per_context: int = 1
 
     def __post_init__(self) -> None:
         self.source, self.out = Path(self.source), Path(self.out)
         self.heldout = Path(self.heldout) if self.heldout is not None else None
         if self.cap < 1:
             raise InvalidInputError(f"--cap must be at least 1, got {self.cap}")
+        if self.questions_per_context < 1:
+            raise InvalidInputError(f"--questions-per-context must be at least 1, got {self.questions_per_context}")
         if not 0 <= self.val_fraction < 1:
             raise InvalidInputError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -97,7 +103,8 @@ def base_task(name: str) -> str:
 
 def candidates(records: list[Record], config: BuildConfig) -> Iterator[Candidate]:
     """All drafts of one dataset's records, each flagged atomic unless it is a native task."""
-    pools = Pools.build(records, join_entities=config.long_entities)
+    pools = Pools.build(records, join_entities=config.long_entities,
+                        questions_per_context=config.questions_per_context)
     for r in records:
         rng = _rng(config.seed, r.dataset, r.rid)
         for module in (downstream, atomic):
@@ -108,10 +115,17 @@ def candidates(records: list[Record], config: BuildConfig) -> Iterator[Candidate
                 yield Candidate(draft, r, is_atomic)
 
 
-def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Random) -> list[Candidate]:
+def ordered(cands: list[Candidate], task: catalog.Task, cap: int, rng: random.Random,
+            siblings_together: bool = False) -> list[Candidate]:
     """Shuffled, then interleaved round-robin over balance keys (a draft's own ``bucket`` where it
-    names one); "None" answers limited."""
+    names one); "None" answers limited. ``siblings_together``: the drafts of one record follow one
+    another (where the first of them fell), so the cap takes a record's questions together."""
     rng.shuffle(cands)
+    if siblings_together:
+        first: dict[int, int] = {}
+        for i, c in enumerate(cands):
+            first.setdefault(id(c.record), i)
+        cands.sort(key=lambda c: first[id(c.record)])
     buckets: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
         buckets[c.draft.bucket or task.kind.balance_key(task, c.draft.gold)].append(c)
@@ -209,7 +223,8 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
         task = catalog.get_task(task_name)
         rng = _rng(config.seed, task_name, dataset)
         taken = 0
-        for c in ordered(by_pair[(task_name, dataset)], task, config.cap, rng):
+        together = task_name == "qa" and config.questions_per_context > 1
+        for c in ordered(by_pair[(task_name, dataset)], task, config.cap, rng, siblings_together=together):
             if taken >= config.cap:
                 break
             try:

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="experiment: ask a quarter of the English entity tasks on several annotated texts "
                         "joined into one 80-300-word input (round 9 of train/TRAINING.md: lower NER; off "
                         "by default)")
+    b.add_argument("--questions-per-context", type=int, default=1, metavar="N",
+                   help="ask up to N short-answer questions of one context (attribute questions over an "
+                        "offer, opinion questions over a review), each its own instance (default 1)")
     b.set_defaults(func=handle_build)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
@@ -32,7 +35,8 @@ def handle_build(args: argparse.Namespace) -> int:
     stats = build_corpus(BuildConfig(source=args.source, out=args.out, heldout=args.heldout, cap=args.cap,
                                      seed=args.seed, atomic=not args.no_atomic,
                                      val_fraction=args.val_fraction, progress=not args.quiet,
-                                     long_entities=args.long_entities))
+                                     long_entities=args.long_entities,
+                                     questions_per_context=args.questions_per_context))
     tr = stats["train"]
     print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
           f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "

@@ -33,12 +33,15 @@ class Pools:
     listings: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = field(default_factory=list)
     #: short English texts with a complete entity annotation (joined into long entity inputs)
     annotated: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    #: how many short-answer questions one context is asked (``BuildConfig.questions_per_context``)
+    questions_per_context: int = 1
 
     @classmethod
-    def build(cls, records: Sequence[Record], join_entities: bool = False) -> "Pools":
+    def build(cls, records: Sequence[Record], join_entities: bool = False,
+              questions_per_context: int = 1) -> "Pools":
         """The pools of one dataset's records; ``annotated`` stays empty unless ``join_entities``
         (then a share of the English entity tasks runs on joined texts: ``atomic.entity_input``)."""
-        p = cls()
+        p = cls(questions_per_context=questions_per_context)
         cats, names, absa, topics, ocats = set(), set(), set(), set(), set()
         values: dict[str, set[str]] = defaultdict(set)
         offers: dict[str, list] = defaultdict(list)
