@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "joined into one 80-300-word input (round 9 of train/TRAINING.md: lower NER; off "
                         "by default)")
     b.add_argument("--questions-per-context", type=int, default=1, metavar="N",
-                   help="ask up to N short-answer questions of one context (attribute questions over an "
-                        "offer, opinion questions over a review), each its own instance (default 1)")
+                   help="experiment: ask up to N short-answer questions of one context (attribute "
+                        "questions over an offer, opinion questions over a review), each its own instance "
+                        "(a QA specialist trained on N=3 was not better: train/TRAINING.md; default 1)")
     b.set_defaults(func=handle_build)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
