@@ -210,7 +210,9 @@ def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
     assert [(rule, round(f1, 2), size) for rule, f1, size in rows] == [
         ("1, spans held by >= 1", 66.67, 1.0), ("2, spans held by >= 1 (the task's)", 100.0, 2.0),
         ("2, spans held by >= 2", 66.67, 1.0),
-        ("2, texts, most given type held by >= 1", 100.0, 2.0), ("2, texts, most given type held by >= 2", 66.67, 1.0)]
+        ("2, texts, most given type held by >= 1", 100.0, 2.0), ("2, texts, most given type held by >= 2", 66.67, 1.0),
+        ("2, overlapping spans of its type held by >= 2", 66.67, 1.0),
+        ("2, overlapping spans, any type, held by >= 2", 66.67, 1.0)]
     with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):
         _counts("0,2")
 
