@@ -140,6 +140,21 @@ def test_questions_per_context_asks_one_context_several_questions_within_the_cap
         BuildConfig(source=src, out=tmp_path / "bad", questions_per_context=0)
 
 
+def test_siblings_together_keeps_a_records_drafts_next_to_one_another():
+    task = catalog.get_task("qa")
+    records = [Record("d", str(i), "en", "attributes", {}) for i in range(6)]
+    cands = [Candidate(Draft("qa", {"question": f"q{j}", "context": f"c{i}"}, f"a{i}{j}"), r, True)
+             for i, r in enumerate(records) for j in range(3)]
+    apart = ordered(list(cands), task, 9, random.Random(0))
+    together = ordered(list(cands), task, 9, random.Random(0), siblings_together=True)
+    runs = lambda out: sum(1 for a, b in zip(out, out[1:]) if a.record is not b.record) + 1  # noqa: E731
+    assert runs(together) == 6 and runs(apart) > 6     # one run of drafts per record
+    assert sorted(id(c) for c in together) == sorted(id(c) for c in cands)
+    # the records come in the order their first draft fell in the shuffle
+    first_seen = list(dict.fromkeys(id(c.record) for c in apart))
+    assert list(dict.fromkeys(id(c.record) for c in together)) == first_seen
+
+
 def test_deterministic(tmp_path, built):
     root, _, _ = built
     build_corpus(BuildConfig(source=root / "datasets", heldout=root / "heldout", out=tmp_path / "again", cap=50,
