@@ -25,7 +25,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, TextIO
 
 from ecomlm.runtime.atomic_io import atomic_write
 from ecomlm.runtime.errors import InvalidInputError
@@ -42,12 +42,11 @@ def file_identity(files: Iterable[Path]) -> list[list[Any]]:
     return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
 
-def shipped_beams(refs: Iterable[str]) -> dict[str, dict[str, int]]:
+def shipped_beams(resolved: Mapping[str, Sequence[Any]]) -> dict[str, dict[str, int]]:
     """Each model's own decoding defaults that decide its answers (``ShippedModel.task_beams``: task ->
-    beam width; ``default`` answers qa by a beam of 4), for a journal's settings."""
-    from ecomlm.runtime.model_ref import resolve_all
-
-    return {ref: {task: width for r in resolve_all(ref) for task, width in r.task_beams} for ref in refs}
+    beam width; ``default`` answers qa by a beam of 4), for a journal's settings; ``resolved``: each
+    model reference's ``resolve_all`` (resolved once by the caller, which also records their files)."""
+    return {ref: {task: width for r in members for task, width in r.task_beams} for ref, members in resolved.items()}
 
 
 def items_digest(instances: Iterable[Any]) -> str:

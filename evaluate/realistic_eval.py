@@ -106,10 +106,11 @@ def realistic_setup(config: RealisticConfig, items: Sequence[Item]) -> dict[str,
     from ecomlm.runtime.model_ref import resolve_all
 
     rows = [{"id": i.id, "task": i.task, "fields": i.fields, "answer": i.answer} for i in items]
+    resolved = {ref: resolve_all(ref) for ref in config.models}
     return {"items": items_digest(rows),
-            "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
+            "models": {ref: [file_identity(r.files()) for r in members] for ref, members in resolved.items()},
             "settings": {"backend": config.backend, "n_ctx": config.n_ctx,
-                         "shipped_beams": shipped_beams(config.models)}}
+                         "shipped_beams": shipped_beams(resolved)}}
 
 
 def _run_one(ref: str, items: Sequence[Item], config: RealisticConfig, options: dict[str, Any],

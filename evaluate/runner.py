@@ -223,10 +223,11 @@ def run_setup(config: EvalConfig, tasks: Sequence[HeldoutTask]) -> dict[str, Any
     settings = {k: getattr(config, k) for k in ("backend", "n_ctx", "calibrate", "retype", "chunk",
                                                 "no_repeat_ngram", "consensus_of", "beams", "specialists",
                                                 "copy_spans", "force_allow_none", "parallel_samples")}
+    resolved = {ref: resolve_all(ref) for ref in config.models}
     # a shipped model's own decoding defaults (``default`` answers qa by a beam of 4) decide answers too
-    settings["shipped_beams"] = shipped_beams(config.models)
+    settings["shipped_beams"] = shipped_beams(resolved)
     return {"items": {t.name: items_digest(t.instances) for t in tasks},
-            "models": {ref: [file_identity(r.files()) for r in resolve_all(ref)] for ref in config.models},
+            "models": {ref: [file_identity(r.files()) for r in members] for ref, members in resolved.items()},
             "settings": settings}
 
 
