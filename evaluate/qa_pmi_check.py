@@ -1,0 +1,151 @@
+"""Would re-ranking QA answers by PMI (``question_pmi.py``) raise validation Rouge-L?
+
+    python -m ecomlm.evaluate.qa_pmi_check --data corpus/val_en.jsonl [--model default] \\
+        [--limit 200] [--answers 8] [--alpha 1 --alpha 0.5] [--threads 1] [--save FILE]
+    python -m ecomlm.evaluate.qa_pmi_check --data corpus/val_en.jsonl --rescore FILE [--alpha ...]
+
+Reads the ``qa`` instances of a corpus split as ``extraction_check`` does. For each, the model writes
+``--answers`` answers as a call with that ``consensus_of`` does (the first by the task's beam search
+on ``default``, then seeded samples, all copied from the context); their distinct copied spans are
+scored with the question and with ``CONTENT_FREE_QUESTION`` in its place, and each ``--alpha`` keeps
+the candidate of the highest ``log P(a | q, c) - alpha * log P(a | c)``. A "None" first answer stays
+"None" (the re-rank never chooses "None"). Prints Rouge-L of the first answer (what the model answers
+today) and of each re-rank, on the same written answers; ``--save`` keeps every item's candidates and
+log-probabilities (JSON lines); ``--rescore FILE`` scores such a file again (other alphas) without
+loading a model, with the same split and limit, and adds the best candidate of each item (an upper
+bound for any re-rank of these candidates).
+"""
+from __future__ import annotations
+
+import json
+from itertools import islice
+from typing import Any, Optional, Sequence
+
+from ecomlm.runtime import catalog
+from ecomlm.runtime.constraints import NONE_ANSWER
+from .question_pmi import CONTENT_FREE_QUESTION, pmi_choice
+
+from .extraction_check import instances
+from .metrics import mean_rouge_l, rouge_l
+from .split_reading import split_check_parser
+
+_SEP = ", "
+
+
+def candidates(written: Sequence[str]) -> list[str]:
+    """The distinct answers in the order written, "None" left out."""
+    out: list[str] = []
+    for text in written:
+        if text and text != NONE_ANSWER and text not in out:
+            out.append(text)
+    return out
+
+
+def scored(text: str, fields: dict[str, Any], task: catalog.Task) -> str:
+    """The answer text ``ecomlm eval`` scores for a written answer."""
+    return task.kind.scored(catalog.parse_answer(task, text, fields), _SEP)[1]
+
+
+def first(row: dict[str, Any]) -> str:
+    """A row's first written answer: what the model answers today."""
+    return row["written"][0] if row["written"] else NONE_ANSWER
+
+
+def pick(row: dict[str, Any], alpha: float) -> str:
+    """The answer a saved row gives under the re-rank of ``alpha`` (its first where not re-ranked)."""
+    if "with_question" not in row:
+        return first(row)
+    return row["candidates"][pmi_choice(row["with_question"], row["without_question"], alpha)]
+
+
+def written_rows(model: Any, task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]],
+                 n_answers: int, save: Optional[str]) -> list[dict[str, Any]]:
+    """Each item's written answers, candidates and their two log-probabilities (``--save``: also
+    written to that file, a line per item as it comes)."""
+    from tqdm import tqdm
+
+    rows = []
+    saved = open(save, "w", encoding="utf-8") if save else None
+    try:
+        for fields, gold, _lang in tqdm(items, desc="qa", unit="item"):
+            written = list(model.run("qa", consensus_of=n_answers, **fields).written or [])
+            cands = candidates(written)
+            row: dict[str, Any] = {"written": written, "gold": gold[1], "candidates": cands}
+            if written and written[0] != NONE_ANSWER and len(cands) > 1:
+                backend = model.backend_for(task, fields)
+                free = dict(fields, question=CONTENT_FREE_QUESTION)
+                row["with_question"] = backend.option_logprobs(model.prompt_for(task, fields), cands)
+                row["without_question"] = backend.option_logprobs(model.prompt_for(task, free), cands)
+            rows.append(row)
+            if saved:
+                saved.write(json.dumps(row, ensure_ascii=False) + "\n")
+                saved.flush()
+    finally:
+        if saved:
+            saved.close()
+    return rows
+
+
+def table(task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]], rows: Sequence[dict[str, Any]],
+          alphas: Sequence[float], best: bool) -> str:
+    """Rouge-L of the first answers, of each re-rank and (``best``) of the best candidate, as a table."""
+    if len(rows) != len(items):
+        raise SystemExit(f"{len(rows)} saved rows for {len(items)} items: rescore with the split and "
+                         f"--limit the file was written with")
+    golds = [gold[1] for _, gold, _ in items]
+    n = len(golds)
+
+    def rouge(texts: Sequence[str]) -> float:
+        return mean_rouge_l([scored(t, f, task) for t, (f, _, _) in zip(texts, items)], golds, "en")
+
+    lines = ["| answer | n | Rouge-L |", "|---|---:|---:|",
+             f"| first (the model's answer today) | {n} | {rouge([first(r) for r in rows]):.2f} |"]
+    lines += [f"| PMI re-rank, alpha {a:g} | {n} | {rouge([pick(r, a) for r in rows]):.2f} |" for a in alphas]
+    if best:
+        best_texts = []
+        for r, (fields, gold, _) in zip(rows, items):
+            options = [first(r), *r["candidates"]]
+            best_texts.append(max(options, key=lambda t: rouge_l(scored(t, fields, task), gold[1], "en")))
+        lines.append(f"| best candidate of each item (upper bound of a re-rank) | {n} | {rouge(best_texts):.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ecomlm.runtime import EcomModel
+    from ecomlm.train.corpus_file import read_corpus
+
+    p = split_check_parser("python -m ecomlm.evaluate.qa_pmi_check", __doc__.split("\n\n")[0],
+                           "qa (the one task this check reads)", limit=200)
+    p.set_defaults(tasks=["qa"])
+    p.add_argument("--answers", type=int, default=8, help="answers written per item (default 8)")
+    p.add_argument("--alpha", type=float, action="append", default=None,
+                   help="weight of the question-free log-probability (repeat; default 1)")
+    p.add_argument("--save", default=None, help="write each item's candidates and scores here (JSON lines)")
+    p.add_argument("--rescore", default=None, metavar="FILE",
+                   help="score a --save file again instead of decoding (same --data and --limit)")
+    for action in p._actions:  # --task is fixed to qa here
+        if action.dest == "tasks":
+            action.required = False
+    args = p.parse_args(argv)
+    if args.tasks != ["qa"]:
+        raise SystemExit("qa_pmi_check reads the qa task only")
+    alphas = args.alpha or [1.0]
+    task = catalog.get_task("qa")
+    items = list(islice(instances(read_corpus(args.data), task, args.lang or "en"), args.limit))
+    if args.rescore:
+        with open(args.rescore, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        print(table(task, items, rows, alphas, best=True))
+        return 0
+    model = EcomModel.load(args.model, specialists=not args.no_specialists,
+                           **({"n_threads": args.threads} if args.threads else {}))
+    try:
+        rows = written_rows(model, task, items, args.answers, args.save)
+    finally:
+        model.close()
+    print(table(task, items, rows, alphas, best=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
