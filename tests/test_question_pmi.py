@@ -36,11 +36,11 @@ def test_bad_score_lists_are_refused():
 
 
 def test_the_check_rescores_saved_answers_without_a_model(tmp_path, capsys):
-    """``qa_pmi_check --rescore``: a saved row's first answer, its PMI pick and its best candidate,
+    """``qa_rerank_check --rescore``: a saved row's first answer, its PMI pick and its best candidate,
     each scored against the gold of the split's item in the same order."""
     import json
 
-    from ecomlm.evaluate import qa_pmi_check
+    from ecomlm.evaluate import qa_rerank_check
     from ecomlm.runtime import catalog
 
     task = catalog.get_task("qa")
@@ -56,7 +56,7 @@ def test_the_check_rescores_saved_answers_without_a_model(tmp_path, capsys):
                                  "gold": "Linux virtual machine",
                                  "candidates": ["Windows", "Linux virtual machine"],
                                  "with_question": [-1.0, -1.5], "without_question": [-1.2, -6.0]}) + "\n")
-    assert qa_pmi_check.main(["--data", str(data), "--rescore", str(saved), "--alpha", "1", "--alpha", "0"]) == 0
+    assert qa_rerank_check.main(["--data", str(data), "--rescore", str(saved), "--alpha", "1", "--alpha", "0"]) == 0
     out = capsys.readouterr().out
     assert "| first (the model's answer today) | 1 | 0.00 |" in out
     assert "| PMI re-rank, alpha 1 | 1 | 100.00 |" in out
@@ -64,4 +64,4 @@ def test_the_check_rescores_saved_answers_without_a_model(tmp_path, capsys):
     assert "| best candidate of each item (upper bound of a re-rank) | 1 | 100.00 |" in out
     saved.write_text("")
     with pytest.raises(SystemExit, match="0 saved rows for 1 items"):
-        qa_pmi_check.main(["--data", str(data), "--rescore", str(saved)])
+        qa_rerank_check.main(["--data", str(data), "--rescore", str(saved)])

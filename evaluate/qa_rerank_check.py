@@ -1,8 +1,10 @@
-"""Would re-ranking QA answers by PMI (``question_pmi.py``) raise validation Rouge-L?
+"""Would re-ranking QA answers (PMI, ``question_pmi.py``; a Yes/No check, ``answer_verify.py``)
+raise validation Rouge-L?
 
-    python -m ecomlm.evaluate.qa_pmi_check --data corpus/val_en.jsonl [--model default] \\
+    python -m ecomlm.evaluate.qa_rerank_check --data corpus/val_en.jsonl [--model default] \\
         [--limit 200] [--answers 8] [--alpha 1 --alpha 0.5] [--threads 1] [--save FILE]
-    python -m ecomlm.evaluate.qa_pmi_check --data corpus/val_en.jsonl --rescore FILE [--alpha ...]
+    python -m ecomlm.evaluate.qa_rerank_check --data corpus/val_en.jsonl --rescore FILE [--alpha ...] \\
+        [--verify OUT [--verify-task answer_check]]
 
 Reads the ``qa`` instances of a corpus split as ``extraction_check`` does. For each, the model writes
 ``--answers`` answers as a call with that ``consensus_of`` does (the first by the task's beam search
@@ -13,7 +15,9 @@ the candidate of the highest ``log P(a | q, c) - alpha * log P(a | c)``. A "None
 today) and of each re-rank, on the same written answers; ``--save`` keeps every item's candidates and
 log-probabilities (JSON lines); ``--rescore FILE`` scores such a file again (other alphas) without
 loading a model, with the same split and limit, and adds the best candidate of each item (an upper
-bound for any re-rank of these candidates).
+bound for any re-rank of these candidates). ``--verify OUT`` (with ``--rescore``) loads the model,
+scores each saved candidate with ``answer_verify.yes_probabilities`` of ``--verify-task``, writes
+the rows with those scores to OUT (a file ``--rescore`` reads again) and adds the re-rank by P(Yes).
 """
 from __future__ import annotations
 
@@ -23,10 +27,10 @@ from typing import Any, Optional, Sequence
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.constraints import NONE_ANSWER
-from .question_pmi import CONTENT_FREE_QUESTION, pmi_choice
-
+from .answer_verify import VERIFY_TASKS, verified_choice, yes_probabilities
 from .extraction_check import instances
 from .metrics import mean_rouge_l, rouge_l
+from .question_pmi import CONTENT_FREE_QUESTION, pmi_choice
 from .split_reading import split_check_parser
 
 _SEP = ", "
@@ -86,6 +90,35 @@ def written_rows(model: Any, task: catalog.Task, items: Sequence[tuple[dict[str,
     return rows
 
 
+def verified_rows(args: Any, items: Sequence[tuple[dict[str, Any], Any, str]],
+                  rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with each re-ranked row's candidates scored by ``yes_probabilities`` (key
+    ``answerable``), written to ``args.verify`` (a temporary file, then renamed)."""
+    import os
+
+    from tqdm import tqdm
+
+    from ecomlm.runtime import EcomModel
+
+    if len(rows) != len(items):
+        raise SystemExit(f"{len(rows)} saved rows for {len(items)} items: verify with the split and "
+                         f"--limit the file was written with")
+    model = EcomModel.load(args.model, specialists=not args.no_specialists,
+                           **({"n_threads": args.threads} if args.threads else {}))
+    try:
+        for row, (fields, _, _) in tqdm(list(zip(rows, items)), desc="verify", unit="item"):
+            if "with_question" in row:  # the rows the re-rank chooses in
+                row["answerable"] = yes_probabilities(model, args.verify_task, fields["question"],
+                                                      fields["context"], row["candidates"])
+    finally:
+        model.close()
+    tmp = f"{args.verify}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    os.replace(tmp, args.verify)
+    return rows
+
+
 def table(task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]], rows: Sequence[dict[str, Any]],
           alphas: Sequence[float], best: bool) -> str:
     """Rouge-L of the first answers, of each re-rank and (``best``) of the best candidate, as a table."""
@@ -101,6 +134,10 @@ def table(task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]], 
     lines = ["| answer | n | Rouge-L |", "|---|---:|---:|",
              f"| first (the model's answer today) | {n} | {rouge([first(r) for r in rows]):.2f} |"]
     lines += [f"| PMI re-rank, alpha {a:g} | {n} | {rouge([pick(r, a) for r in rows]):.2f} |" for a in alphas]
+    if any("answerable" in r for r in rows):
+        checked = [r["candidates"][verified_choice(r["answerable"])] if "answerable" in r else first(r)
+                   for r in rows]
+        lines.append(f"| the candidate the Yes/No check finds likeliest to answer | {n} | {rouge(checked):.2f} |")
     if best:
         best_texts = []
         for r, (fields, gold, _) in zip(rows, items):
@@ -114,7 +151,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
 
-    p = split_check_parser("python -m ecomlm.evaluate.qa_pmi_check", __doc__.split("\n\n")[0],
+    p = split_check_parser("python -m ecomlm.evaluate.qa_rerank_check", __doc__.split("\n\n")[0],
                            "qa (the one task this check reads)", limit=200)
     p.set_defaults(tasks=["qa"])
     p.add_argument("--answers", type=int, default=8, help="answers written per item (default 8)")
@@ -123,20 +160,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--save", default=None, help="write each item's candidates and scores here (JSON lines)")
     p.add_argument("--rescore", default=None, metavar="FILE",
                    help="score a --save file again instead of decoding (same --data and --limit)")
+    p.add_argument("--verify", default=None, metavar="OUT",
+                   help="with --rescore: score each candidate with --verify-task, write the rows to OUT")
+    p.add_argument("--verify-task", default="answerability", choices=VERIFY_TASKS,
+                   help="the Yes/No task that scores the candidates (default answerability, zero-shot)")
     for action in p._actions:  # --task is fixed to qa here
         if action.dest == "tasks":
             action.required = False
     args = p.parse_args(argv)
     if args.tasks != ["qa"]:
-        raise SystemExit("qa_pmi_check reads the qa task only")
+        raise SystemExit("qa_rerank_check reads the qa task only")
     alphas = args.alpha or [1.0]
     task = catalog.get_task("qa")
     items = list(islice(instances(read_corpus(args.data), task, args.lang or "en"), args.limit))
     if args.rescore:
         with open(args.rescore, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f if line.strip()]
+        if args.verify:
+            rows = verified_rows(args, items, rows)
         print(table(task, items, rows, alphas, best=True))
         return 0
+    if args.verify:
+        raise SystemExit("--verify scores the candidates of a --rescore file: give --rescore FILE")
     model = EcomModel.load(args.model, specialists=not args.no_specialists,
                            **({"n_threads": args.threads} if args.threads else {}))
     try:
