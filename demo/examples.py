@@ -82,9 +82,6 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
                        "context": "The mug holds 350 ml and keeps drinks hot for six hours."}],
     "evidence_relevance": [{"question": "Does this tent fit four people?",
                             "context": "We camped as a family of four and there was room to spare."}],
-    "answer_check": [{"question": "How long does it take to charge?",
-                      "context": "The battery lasts about 30 hours, and it charges fully in two hours.",
-                      "answer": "about 30 hours"}],
     "answer_question": [{"question": "Can I use it with an iPhone?",
                          "context": "Bluetooth 5.3 speaker, works with any phone, tablet or laptop; "
                                     "USB-C charging; 12 hour battery."}],

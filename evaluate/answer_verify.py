@@ -3,8 +3,9 @@ wrote, scored by another task than the one that wrote them.
 
 - ``answerability`` (zero-shot): does a context answer the question? The candidate alone is given as
   the context, so P(Yes) says whether that span, read on its own, answers the question.
-- ``answer_check`` (a task trained for it, ``train/data/answer_checks.py``): the question, the whole
-  context and the proposed span.
+- (``answer_check``, a task trained for it on the question, the whole context and the proposed span,
+  was measured below the model's own answers and taken out of the catalog again: commit 5b10639,
+  ``evaluate/finetuned/question-pmi/``.)
 
 ``yes_probabilities`` scores each candidate (P(Yes) over {Yes, No}); ``verified_choice`` keeps the one
 of the highest P(Yes), ties the first (the model's own order).
@@ -18,15 +19,13 @@ import numpy as np
 from ecomlm.runtime import catalog
 
 #: the Yes/No tasks that can check a candidate answer
-VERIFY_TASKS = ("answerability", "answer_check")
+VERIFY_TASKS = ("answerability",)
 
 
 def check_fields(task: str, question: str, context: str, answer: str) -> dict[str, str]:
     """The inputs of ``task`` that ask whether ``answer`` answers ``question`` about ``context``."""
     if task == "answerability":
         return {"question": question, "context": answer}
-    if task == "answer_check":
-        return {"question": question, "context": context, "answer": answer}
     raise ValueError(f"{task!r} cannot check an answer; one of {VERIFY_TASKS}")
 
 

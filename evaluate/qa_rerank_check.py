@@ -4,7 +4,7 @@ raise validation Rouge-L?
     python -m ecomlm.evaluate.qa_rerank_check --data corpus/val_en.jsonl [--model default] \\
         [--limit 200] [--answers 8] [--alpha 1 --alpha 0.5] [--threads 1] [--save FILE]
     python -m ecomlm.evaluate.qa_rerank_check --data corpus/val_en.jsonl --rescore FILE [--alpha ...] \\
-        [--verify OUT [--verify-task answer_check]]
+        [--verify OUT]
 
 Reads the ``qa`` instances of a corpus split as ``extraction_check`` does. For each, the model writes
 ``--answers`` answers as a call with that ``consensus_of`` does (the first by the task's beam search

@@ -235,8 +235,6 @@ _SPECS: tuple[FieldSpec, ...] = (
               item="review"),
     TextField("context", "Context", long=True),
     TextField("text", "Text", long=True),
-    # after the context: the candidates of one question and context share the prompt up to it
-    TextField("answer", "Proposed answer"),
 )
 
 #: every input field by name, in prompt order (options first)

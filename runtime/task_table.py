@@ -213,14 +213,6 @@ TASK_TABLE: tuple[Task, ...] = (
          commands=("Is the context relevant to the question?",
                    "Does this evidence help answer the question?"),
          required=("question", "context")),
-    # a second opinion on the spans a qa call wrote (evaluate/finetuned/question-pmi/): measured as
-    # a re-rank of qa's candidates, not used by qa itself
-    Task(name="answer_check", family="qa", output=YES_NO,
-         summary="Whether a span of the context answers a question.",
-         description="Answer checking: decide whether a proposed span of the context answers the question.",
-         commands=("Does the proposed answer answer the question?",
-                   "Is the proposed answer the span of the context that answers the question?"),
-         required=("question", "context", "answer")),
     Task(name="answer_question", family="qa", output=TEXT,
          summary="Free answer to a product question, grounded in the context.",
          description="Product question answering: answer a shopper's question from the product information.",

@@ -30,7 +30,6 @@ FIELDS = {
     "question": "How long does the battery last?",
     "context": "I use it every day. The battery lasts ten hours and the screen is bright.",
     "reviews": ["Great sound, comfortable.", "Battery could be better.", "Worth the price."],
-    "answer": "ten hours",
 }
 RAWS = ["None", "", "Brand: Lenovo\nAttribute: black", "Lenovo", "positive", "negative\npositive", "Yes",
         "No", "Lenovo ThinkPad X1 Carbon laptop", "A", "B", "The battery lasts ten hours", "foo: bar\nblack",
