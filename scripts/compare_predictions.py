@@ -1,6 +1,7 @@
 """Compare the answers of two `ecomlm eval` runs item by item (same task and index): how many are
 identical (raw output and parsed answer), and the first differences. Used to check that a refactor
-changed no answer of the shipped model.
+changed no answer of the shipped model, and to count the answers an export changes (the two runs
+may name different models: one run's files hold one model each).
 
     python scripts/compare_predictions.py OLD/predictions.jsonl [...] -- NEW/predictions.jsonl [...]
 """
@@ -12,7 +13,16 @@ from ecomlm.runtime.jsonl import read_jsonl
 
 
 def load(paths: list[str]) -> dict:
-    return {(r["model"], r["task"], r["index"]): r for p in paths for r in read_jsonl(p)}
+    """The answers of ``paths`` by (task, index); a second model's answer to the same item is refused."""
+    out: dict = {}
+    for p in paths:
+        for r in read_jsonl(p):
+            key = (r["task"], r["index"])
+            if key in out and out[key]["model"] != r["model"]:
+                raise SystemExit(f"{p}: {key} answered by two models ({out[key]['model']}, {r['model']}): "
+                                 f"give each model's files on its own side of --")
+            out[key] = r
+    return out
 
 
 def main(argv: list[str]) -> int:
