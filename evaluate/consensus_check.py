@@ -2,7 +2,7 @@
 
     python -m ecomlm.evaluate.consensus_check --data corpus/val.jsonl --task title_generation \\
         [--model multilingual] [--counts 1,4,8] [--lang zh] [--limit 200] [--threads 1] [--no-specialists]
-        [--save written.jsonl]
+        [--save written.jsonl] [--commands 4]
     python -m ecomlm.evaluate.consensus_check --load written.jsonl [other.jsonl] --task ner --counts 1,8
 
 Reads the validation split as ``repeat_check`` does and, per instance, writes the greedy answer and
@@ -18,7 +18,10 @@ reads in pieces votes piece by piece; here its pieces' answers are joined and vo
 differs only where one span recurs in several pieces. ``--save`` writes every instance's written
 answers and target (JSONL); ``--load`` scores such files again without a model, and several of them
 as one ensemble (each instance's answers interleaved file by file: ``--counts 2,16`` over two files
-is one, then eight, answers of each model).
+is one, then eight, answers of each model). ``--commands C`` writes the answers under C of the
+task's command phrasings (``EcomModel(command=)``), ``max(counts) / C`` under each, interleaved
+phrasing by phrasing: the first C are each phrasing's greedy answer, then each one's first sample,
+and so on (a vote over prompts as well as samples).
 """
 from __future__ import annotations
 
@@ -93,6 +96,17 @@ def _save(path: Path, task: str, lang: str, written: list[tuple[dict, list[str],
                                 "target": target}, ensure_ascii=False) + "\n")
 
 
+def _written_under(phrasings: Sequence, task: str, n: int, fields: dict) -> list[str]:
+    """``n`` answers to one instance, ``n / len(phrasings)`` by each model variant (one command
+    phrasing each), interleaved variant by variant (each one's greedy answer first)."""
+    per = n // len(phrasings)
+    answers = []
+    for model in phrasings:
+        result = model.run(task, consensus_of=per, **fields)
+        answers.append(result.written or [result.raw])
+    return [text for row in zip(*answers) for text in row]
+
+
 def _decoded(args: argparse.Namespace, tasks: Sequence[catalog.Task]
              ) -> Iterator[tuple[catalog.Task, str, list[tuple[dict, list[str], str]], Optional[float]]]:
     """Per task and language: each instance's fields, written answers and target, and s/item."""
@@ -105,14 +119,14 @@ def _decoded(args: argparse.Namespace, tasks: Sequence[catalog.Task]
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text("", encoding="utf-8")
     model = EcomModel.load(args.model, specialists=not args.no_specialists, **options)
+    phrasings = [model.variant(command=i) for i in range(args.commands)]
     try:
         for task in tasks:
             for lang, items in by_language(islice(instances(read_corpus(args.data), task, args.lang), args.limit)):
                 written: list[tuple[dict, list[str], str]] = []
                 t0 = time.perf_counter()
                 for fields, target in tqdm(items, desc=f"{task.name} {lang}", unit="item"):
-                    result = model.run(task.name, consensus_of=args.counts[-1], **fields)
-                    written.append((fields, result.written or [result.raw], target))
+                    written.append((fields, _written_under(phrasings, task.name, args.counts[-1], fields), target))
                 seconds = (time.perf_counter() - t0) / max(1, len(items))
                 if args.save:
                     _save(args.save, task.name, lang, written)
@@ -156,7 +170,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--load", type=Path, nargs="+", default=None,
                    help="score the answers of earlier --save files instead of decoding (no model runs); "
                         "several: their answers interleaved per instance, an ensemble of the models that wrote them")
+    p.add_argument("--commands", type=int, default=1,
+                   help="write the answers under this many of the task's command phrasings (default 1: "
+                        "the first, as the runtime does); the largest count must be a multiple of it")
     args = p.parse_args(argv)
+    if args.commands < 1 or args.counts[-1] % args.commands:
+        p.error(f"--commands {args.commands}: the largest of --counts ({args.counts[-1]}) must be a positive "
+                f"multiple of it")
     if (args.data is None) == (args.load is None):
         p.error("give --data (decode the split) or --load (score saved answers), one of the two")
     tasks = [catalog.get_task(name) for name in args.tasks]

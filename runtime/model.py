@@ -66,7 +66,7 @@ class EcomModel:
                  calibrate: Optional[bool] = None, copy_spans: bool = True,
                  retype: Optional[bool] = None, chunk: Optional[bool] = None,
                  no_repeat_ngram: Optional[int] = None, consensus_of: Optional[int] = None,
-                 beams: Optional[int] = None,
+                 beams: Optional[int] = None, command: int = 0,
                  specialist_loader: Optional[Callable[[ResolvedModel], Backend]] = None,
                  partners: Sequence["EcomModel"] = ()) -> None:
         if no_repeat_ngram is not None and no_repeat_ngram < 0:
@@ -74,6 +74,8 @@ class EcomModel:
                                     f"not {no_repeat_ngram}")
         _check_consensus_of(consensus_of)
         _check_beams(beams)
+        if not isinstance(command, int) or isinstance(command, bool) or command < 0:
+            raise InvalidInputError(f"command picks one of a task's phrasings: 0 or more, not {command!r}")
         self.backend = backend
         self.resolved = resolved
         self.calibrate = calibrate
@@ -83,6 +85,9 @@ class EcomModel:
         self.no_repeat_ngram = no_repeat_ngram
         self.consensus_of = consensus_of
         self.beams = beams
+        #: which of each task's command phrasings the prompt uses (``Task.commands``, modulo their
+        #: count); 0, the first, is what the models were measured with. Training samples them all.
+        self.command = command
         self._calibrator = ContextualCalibrator()
         self._specialist_loader = specialist_loader
         self._specialists: dict[str, Backend] = {}
@@ -155,7 +160,7 @@ class EcomModel:
         Close the original, not the variant."""
         current = {"calibrate": self.calibrate, "copy_spans": self.copy_spans, "retype": self.retype,
                    "chunk": self.chunk, "no_repeat_ngram": self.no_repeat_ngram,
-                   "consensus_of": self.consensus_of, "beams": self.beams}
+                   "consensus_of": self.consensus_of, "beams": self.beams, "command": self.command}
         unknown = sorted(set(settings) - set(current))
         if unknown:
             raise InvalidInputError(f"variant: unknown setting(s) {unknown}; known: {sorted(current)}")
@@ -186,7 +191,7 @@ class EcomModel:
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
         """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        return self.backend_for(t, fields).chat_prompt(catalog.build_messages(t, fields))
+        return self.backend_for(t, fields).chat_prompt(catalog.build_messages(t, fields, self.command))
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
         return task.kind.max_tokens(task, fields)

@@ -276,3 +276,30 @@ def test_an_ensemble_votes_over_the_answers_each_of_its_models_writes(base_gguf)
         assert result.written == [own[0], theirs[0], own[1], theirs[1], own[2], theirs[2]]
         assert [(s.type, s.text) for s in result.spans] == spans(task.kind.agreed(task, result.written, normalized))
         assert ensemble.run("ner", consensus_of=1, **fields).raw == greedy
+
+
+def test_a_variant_prompts_with_another_command_phrasing_and_the_check_interleaves_them(base_model):
+    """``EcomModel(command=)`` renders the task's other phrasings (what training sampled); the
+    validation check's ``--commands`` writes each phrasing's answers and interleaves them, each
+    phrasing's greedy answer first."""
+    from ecomlm.evaluate.consensus_check import _written_under
+    from ecomlm.runtime import catalog
+    from ecomlm.runtime.errors import InvalidInputError
+
+    task = catalog.get_task("ner")
+    fields = {"text": "Anker PowerCore 10000 portable charger, black", "types": ["Brand", "Product", "Attribute"]}
+    normalized = catalog.normalize_fields(task, fields)
+    variants = [base_model.variant(command=i) for i in range(2)]
+    prompts = [v.prompt_for("ner", normalized) for v in variants]
+    assert task.commands[0] in prompts[0] and task.commands[1] not in prompts[0]
+    assert task.commands[1] in prompts[1] and task.commands[0] not in prompts[1]
+    assert base_model.variant(command=len(task.commands)).prompt_for("ner", normalized) == prompts[0]  # modulo
+    with pytest.raises(InvalidInputError, match="0 or more"):
+        base_model.variant(command=-1)
+
+    written = _written_under(variants, "ner", 4, fields)
+    assert len(written) == 4
+    # each phrasing's greedy answer first, then each one's seeded sample
+    greedy = [v.run("ner", consensus_of=1, **fields).raw for v in variants]
+    assert [written[0], written[1]] == [g.strip() for g in greedy]
+    assert written[2:] == [v.run("ner", consensus_of=2, **fields).written[1] for v in variants]
