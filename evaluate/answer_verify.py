@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from ecomlm.runtime import catalog
+from ecomlm.runtime.calibration import option_probs
 
 #: the Yes/No tasks that can check a candidate answer
 VERIFY_TASKS = ("answerability",)
@@ -37,8 +36,8 @@ def yes_probabilities(model: Any, task_name: str, question: str, context: str,
     for answer in answers:
         fields = catalog.normalize_fields(task, check_fields(task_name, question, context, answer))
         backend = model.backend_for(task, fields)
-        yes, no = backend.option_logprobs(model.prompt_for(task, fields), ["Yes", "No"])
-        out.append(float(1.0 / (1.0 + np.exp(no - yes))))
+        yes, _ = option_probs(backend.option_logprobs(model.prompt_for(task, fields), ["Yes", "No"]))
+        out.append(float(yes))
     return out
 
 

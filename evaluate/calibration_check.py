@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
-from .split_reading import by_language, split_check_parser, split_records
+from .split_reading import by_language, split_check_model, split_check_parser, split_records
 
 
 def instances(records: Iterable[dict], task: catalog.Task,
@@ -36,14 +36,12 @@ def instances(records: Iterable[dict], task: catalog.Task,
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from tqdm import tqdm
 
-    from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
 
     p = split_check_parser("python -m ecomlm.evaluate.calibration_check", __doc__.split("\n\n")[0],
                            "a single-label or yes/no task (repeat)", limit=200)
     args = p.parse_args(argv)
-    model = EcomModel.load(args.model, specialists=not args.no_specialists,
-                           **({"n_threads": args.threads} if args.threads else {}))
+    model = split_check_model(args)
     print("| task | lang | n | majority | greedy | calibrated |\n|---|---|---:|---:|---:|---:|")
     for name in args.tasks:
         task = catalog.get_task(name)

@@ -38,7 +38,7 @@ from ecomlm.runtime.consensus import consensus_order
 from .metrics import micro_f1, rouge_l
 from .overlap_vote import voted_by_overlap
 from .repeat_check import instances
-from .split_reading import by_language, split_check_parser
+from .split_reading import by_language, split_check_model, split_check_parser
 
 
 def _counts(text: str) -> list[int]:
@@ -110,15 +110,13 @@ def _written_under(phrasings: Sequence, task: str, n: int, fields: dict) -> list
 def _decoded(args: argparse.Namespace, tasks: Sequence[catalog.Task]
              ) -> Iterator[tuple[catalog.Task, str, list[tuple[dict, list[str], str]], Optional[float]]]:
     """Per task and language: each instance's fields, written answers and target, and s/item."""
-    from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
     from tqdm import tqdm
 
-    options = {"n_threads": args.threads} if args.threads else {}
     if args.save:  # a new run's answers, not appended to an older run's
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text("", encoding="utf-8")
-    model = EcomModel.load(args.model, specialists=not args.no_specialists, **options)
+    model = split_check_model(args)
     phrasings = [model.variant(command=i) for i in range(args.commands)]
     try:
         for task in tasks:

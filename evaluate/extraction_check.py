@@ -20,7 +20,7 @@ from typing import Any, Iterable, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
 
-from .split_reading import by_language, split_check_parser, split_records
+from .split_reading import by_language, split_check_model, split_check_parser, split_records
 from .metrics import mean_rouge_l, micro_f1
 
 #: the separator the scored text joins items with (not part of the score)
@@ -43,7 +43,6 @@ def instances(records: Iterable[dict], task: catalog.Task,
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from tqdm import tqdm
 
-    from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
 
     p = split_check_parser("python -m ecomlm.evaluate.extraction_check", __doc__.split("\n\n")[0],
@@ -57,8 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if task.kind.free_text or task.kind.calibrates:
             raise SystemExit(f"{task.name} is not a span task (labels: calibration_check; "
                              f"free text: repeat_check)")
-    model = EcomModel.load(args.model, specialists=not args.no_specialists,
-                           **({"n_threads": args.threads} if args.threads else {}))
+    model = split_check_model(args)
     widths = args.beams or [None]
     print("| task | lang | beams | n | micro-F1 | Rouge-L | predicted items | gold items |\n"
           "|---|---|---|---:|---:|---:|---:|---:|")

@@ -31,7 +31,7 @@ from .answer_verify import VERIFY_TASKS, verified_choice, yes_probabilities
 from .extraction_check import instances
 from .metrics import mean_rouge_l, rouge_l
 from .question_pmi import CONTENT_FREE_QUESTION, pmi_choice
-from .split_reading import split_check_parser
+from .split_reading import split_check_model, split_check_parser
 
 _SEP = ", "
 
@@ -48,6 +48,13 @@ def candidates(written: Sequence[str]) -> list[str]:
 def scored(text: str, fields: dict[str, Any], task: catalog.Task) -> str:
     """The answer text ``ecomlm eval`` scores for a written answer."""
     return task.kind.scored(catalog.parse_answer(task, text, fields), _SEP)[1]
+
+
+def _check_saved(rows: Sequence[dict[str, Any]], items: Sequence[Any]) -> None:
+    """Refuse saved rows that are not one per item of the split as read."""
+    if len(rows) != len(items):
+        raise SystemExit(f"{len(rows)} saved rows for {len(items)} items: use the split and --limit "
+                         f"the file was written with")
 
 
 def first(row: dict[str, Any]) -> str:
@@ -75,7 +82,7 @@ def written_rows(model: Any, task: catalog.Task, items: Sequence[tuple[dict[str,
             written = list(model.run("qa", consensus_of=n_answers, **fields).written or [])
             cands = candidates(written)
             row: dict[str, Any] = {"written": written, "gold": gold[1], "candidates": cands}
-            if written and written[0] != NONE_ANSWER and len(cands) > 1:
+            if first(row) != NONE_ANSWER and len(cands) > 1:
                 backend = model.backend_for(task, fields)
                 free = dict(fields, question=CONTENT_FREE_QUESTION)
                 row["with_question"] = backend.option_logprobs(model.prompt_for(task, fields), cands)
@@ -98,13 +105,8 @@ def verified_rows(args: Any, items: Sequence[tuple[dict[str, Any], Any, str]],
 
     from tqdm import tqdm
 
-    from ecomlm.runtime import EcomModel
-
-    if len(rows) != len(items):
-        raise SystemExit(f"{len(rows)} saved rows for {len(items)} items: verify with the split and "
-                         f"--limit the file was written with")
-    model = EcomModel.load(args.model, specialists=not args.no_specialists,
-                           **({"n_threads": args.threads} if args.threads else {}))
+    _check_saved(rows, items)
+    model = split_check_model(args)
     try:
         for row, (fields, _, _) in tqdm(list(zip(rows, items)), desc="verify", unit="item"):
             if "with_question" in row:  # the rows the re-rank chooses in
@@ -122,9 +124,7 @@ def verified_rows(args: Any, items: Sequence[tuple[dict[str, Any], Any, str]],
 def table(task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]], rows: Sequence[dict[str, Any]],
           alphas: Sequence[float], best: bool) -> str:
     """Rouge-L of the first answers, of each re-rank and (``best``) of the best candidate, as a table."""
-    if len(rows) != len(items):
-        raise SystemExit(f"{len(rows)} saved rows for {len(items)} items: rescore with the split and "
-                         f"--limit the file was written with")
+    _check_saved(rows, items)
     golds = [gold[1] for _, gold, _ in items]
     n = len(golds)
 
@@ -148,12 +148,10 @@ def table(task: catalog.Task, items: Sequence[tuple[dict[str, Any], Any, str]], 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from ecomlm.runtime import EcomModel
     from ecomlm.train.corpus_file import read_corpus
 
     p = split_check_parser("python -m ecomlm.evaluate.qa_rerank_check", __doc__.split("\n\n")[0],
-                           "qa (the one task this check reads)", limit=200)
-    p.set_defaults(tasks=["qa"])
+                           None, limit=200)  # qa only: no --task
     p.add_argument("--answers", type=int, default=8, help="answers written per item (default 8)")
     p.add_argument("--alpha", type=float, action="append", default=None,
                    help="weight of the question-free log-probability (repeat; default 1)")
@@ -164,12 +162,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="with --rescore: score each candidate with --verify-task, write the rows to OUT")
     p.add_argument("--verify-task", default="answerability", choices=VERIFY_TASKS,
                    help="the Yes/No task that scores the candidates (default answerability, zero-shot)")
-    for action in p._actions:  # --task is fixed to qa here
-        if action.dest == "tasks":
-            action.required = False
     args = p.parse_args(argv)
-    if args.tasks != ["qa"]:
-        raise SystemExit("qa_rerank_check reads the qa task only")
     alphas = args.alpha or [1.0]
     task = catalog.get_task("qa")
     items = list(islice(instances(read_corpus(args.data), task, args.lang or "en"), args.limit))
@@ -182,8 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if args.verify:
         raise SystemExit("--verify scores the candidates of a --rescore file: give --rescore FILE")
-    model = EcomModel.load(args.model, specialists=not args.no_specialists,
-                           **({"n_threads": args.threads} if args.threads else {}))
+    model = split_check_model(args)
     try:
         rows = written_rows(model, task, items, args.answers, args.save)
     finally:

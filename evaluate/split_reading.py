@@ -68,14 +68,15 @@ def by_language(items: Iterable[tuple[Any, Any, str]]) -> list[tuple[str, list[t
     return sorted(groups.items())
 
 
-def split_check_parser(prog: str, description: str, task_help: str, limit: int, *,
+def split_check_parser(prog: str, description: str, task_help: Optional[str], limit: int, *,
                        data_required: bool = True) -> argparse.ArgumentParser:
     """The options the validation-split checks share (``calibration_check``, ``repeat_check``,
-    ``extraction_check``): --data, --task (repeatable), --model, --lang, --limit, --threads,
-    --no-specialists."""
+    ``extraction_check``): --data, --task (repeatable; not offered where ``task_help`` is None, a
+    check of one task), --model, --lang, --limit, --threads, --no-specialists."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--data", required=data_required, help="a corpus split (val.jsonl from `ecomlm data build`)")
-    p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
+    if task_help is not None:
+        p.add_argument("--task", action="append", dest="tasks", required=True, help=task_help)
     p.add_argument("--model", default="default")
     p.add_argument("--limit", type=int, default=limit, help="at most N instances a task")
     p.add_argument("--threads", type=int, default=None)
@@ -83,3 +84,12 @@ def split_check_parser(prog: str, description: str, task_help: str, limit: int, 
     p.add_argument("--no-specialists", action="store_true",
                    help="the model's one adapter for every task, not its task specialists")
     return p
+
+
+def split_check_model(args: argparse.Namespace, **settings: Any) -> Any:
+    """The ``EcomModel`` a check's options name (``split_check_parser``'s --model, --threads and
+    --no-specialists), with other constructor ``settings``."""
+    from ecomlm.runtime import EcomModel
+
+    return EcomModel.load(args.model, specialists=not args.no_specialists, **settings,
+                          **({"n_threads": args.threads} if args.threads else {}))
