@@ -4,13 +4,16 @@ and how many contexts are asked 1, 2, 3... questions.
 
     python scripts/qa_contexts.py corpus/train_en.jsonl [more.jsonl ...]
 
-The context is what follows "Context: " in the user turn, the question the "Question: " line.
+Each instance's question and context are read back from its user turn as the validation checks
+read them (``evaluate.split_reading.split_records``).
 """
 from __future__ import annotations
 
 import sys
 from collections import Counter
 
+from ecomlm.evaluate.split_reading import split_records
+from ecomlm.runtime import catalog
 from ecomlm.runtime.jsonl import read_jsonl
 
 
@@ -18,15 +21,12 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    qa = catalog.get_task("qa")
     for path in argv:
         questions: dict[str, set[str]] = {}
         n = 0
-        for r in read_jsonl(path):
-            if r["task"] != "qa":
-                continue
-            user = r["messages"][-2]["content"]
-            question = user.split("Question: ", 1)[1].split("\n", 1)[0]
-            questions.setdefault(user.split("Context: ", 1)[1], set()).add(question)
+        for fields, _, _ in split_records(read_jsonl(path), qa):
+            questions.setdefault(fields["context"], set()).add(fields["question"])
             n += 1
         asked = Counter(len(q) for q in questions.values())
         print(f"{path}: {n:,} qa instances, {len(questions):,} contexts; questions a context: "
