@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.runtime.fields import FIELDS, ITEM_FIELDS
+from ecomlm.runtime.fields import FIELDS, ITEM_FIELDS, render_lines
 
 _CAPTION_FIELD = {spec.caption: name for name, spec in FIELDS.items()}
 
@@ -25,9 +25,12 @@ def fields_of(task: catalog.Task, user: str) -> Optional[dict[str, Any]]:
             continue
         value = lines[i].partition(": ")[2]
         i += 1
-        if FIELDS[name].long:  # a context or source text may span lines: up to a field rendered after it
+        if FIELDS[name].long:  # a context or source text may span lines: up to a field rendered after it,
+            # or a field read before it written again (a layout that restates it: catalog.render_user)
             later = ITEM_FIELDS[ITEM_FIELDS.index(name) + 1:]
-            end = next((j for j in range(i, len(lines)) if _caption_of(lines[j], task) in later), len(lines))
+            restated = set(render_lines(out, tuple(out)))
+            end = next((j for j in range(i, len(lines))
+                        if _caption_of(lines[j], task) in later or lines[j] in restated), len(lines))
             out[name] = "\n".join([value, *lines[i:end]])
             i = end
             continue

@@ -18,7 +18,7 @@ so backends can reuse the KV cache of that shared prefix.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from .constraints import Constraint
 from .errors import InvalidInputError, UnknownTaskError
@@ -94,32 +94,48 @@ def options_of(task: Task, fields: Mapping[str, Any]) -> list[str]:
 
 
 # Prompt rendering ----------------------------------------------------------------------------------------
-def render_user(task: Task, fields: Mapping[str, Any], command_index: int = 0) -> str:
+def render_user(task: Task, fields: Mapping[str, Any], command_index: int = 0,
+                restate: Sequence[str] = ()) -> str:
     """The user message: command, options, answer format, then the item's inputs.
 
     ``fields`` must already be normalised (``normalize_fields``). ``command_index`` picks the
     phrasing (training samples several; inference always uses 0). The task description goes in the
-    system turn (``build_messages``).
+    system turn (``build_messages``). ``restate`` names item fields written once more after the
+    inputs (``Question: ...`` after a long context), so the model reads them just before it answers
+    (a prompt layout an adapter is trained with: ``restate_layout``).
     """
     lines = [task.commands[command_index % len(task.commands)]]
     lines += render_lines(fields, OPTION_FIELDS)
     if task.kind.hint:
         lines.append(task.kind.hint)
     lines += render_lines(fields, ITEM_FIELDS)
+    lines += render_lines(fields, tuple(name for name in ITEM_FIELDS if name in restate))
     return "\n".join(lines)
 
 
+def restate_layout(task: Task, restate: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The fields ``task`` restates under a layout (task name -> field names); raises naming the
+    task's fields when the layout names one it does not take."""
+    names = tuple(restate.get(task.name, ()))
+    unknown = [n for n in names if n not in task.fields or n not in ITEM_FIELDS]
+    if unknown:
+        raise InvalidInputError(f"task {task.name!r} cannot restate {unknown}: it restates only its item "
+                                f"inputs, {[n for n in task.fields if n in ITEM_FIELDS]}")
+    return names
+
+
 def build_messages(task: Task, fields: Mapping[str, Any], command_index: int = 0,
-                   answer: Optional[str] = None) -> list[dict[str, str]]:
-    """Chat messages for ``task``: the task description as the system turn, the user turn, and the
-    assistant turn when ``answer`` is given.
+                   answer: Optional[str] = None, restate: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Chat messages for ``task``: the task description as the system turn, the user turn
+    (``render_user``; ``restate``: the fields it repeats after the inputs), and the assistant turn
+    when ``answer`` is given.
 
     The system turn replaces the chat template's default system prompt (SmolLM2 injects a 20-token
     one when a conversation has none), so every training and inference prompt spends its tokens on
     the task.
     """
     messages = [{"role": "system", "content": task.description},
-                {"role": "user", "content": render_user(task, fields, command_index)}]
+                {"role": "user", "content": render_user(task, fields, command_index, restate)}]
     if answer is not None:
         messages.append({"role": "assistant", "content": answer})
     return messages
@@ -173,4 +189,4 @@ def render_result(result: Result) -> str:
 
 __all__ = ["NO", "TASKS", "Task", "YES", "build_messages", "constraint_for", "format_answer", "get_task",
            "gold_result", "list_tasks", "normalize_fields", "options_of", "parse_answer", "parse_specs",
-           "render_result", "render_user"]
+           "render_result", "render_user", "restate_layout"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from . import catalog
@@ -23,6 +24,7 @@ from .chunking import merge_chunks, source_chunks
 from .constraints import Constraint
 from .errors import ContextOverflowError, InvalidInputError
 from .fields import LONG_FIELDS
+from .layout import read_restate
 from .model_ref import ENSEMBLE_SEP, ResolvedModel, ensemble_members, resolve, resolve_all
 from .models import input_language
 from .retyping import retype_spans
@@ -91,6 +93,7 @@ class EcomModel:
         self._calibrator = ContextualCalibrator()
         self._specialist_loader = specialist_loader
         self._specialists: dict[str, Backend] = {}
+        self._layouts: dict[Optional[Path], dict[str, tuple[str, ...]]] = {}  # adapter -> its layout.json
         #: the other models of an ensemble (``load("a+b")``): where a call writes several answers,
         #: each partner writes as many on the same input, in a thread of its own, and the consensus
         #: is kept over all of them (``run``); every other call is answered by this model alone
@@ -168,7 +171,16 @@ class EcomModel:
                           partners=[partner.variant(**settings) for partner in self.partners],
                           **{**current, **settings})
         other._specialists = self._specialists
+        other._layouts = self._layouts
         return other
+
+    def _specialist_for(self, name: str, fields: Optional[Mapping[str, Any]]) -> Optional[ResolvedModel]:
+        """The specialist that answers task ``name`` (for ``fields``, when it is scoped to some input
+        languages), if the model has one: the same base with the specialist's adapter."""
+        if not (self.resolved and self._specialist_loader and self.resolved.specialists):
+            return None
+        scoped = fields and self.resolved.is_scoped(name)  # read the input only then
+        return self.resolved.specialist_for(name, input_language(fields) if scoped else None)
 
     def backend_for(self, task: str | Task, fields: Optional[Mapping[str, Any]] = None) -> Backend:
         """The backend that answers ``task``: its specialist's when the model has one (loaded on first
@@ -176,22 +188,30 @@ class EcomModel:
         Chinese attribute extractor) answers when ``fields`` are in one of them (``input_language``);
         without ``fields`` the model's own backend is given (the same base: same prompt, same token
         counts)."""
-        name = task if isinstance(task, str) else task.name
-        specialist = None
-        if self.resolved and self._specialist_loader and self.resolved.specialists:
-            scoped = fields and self.resolved.is_scoped(name)  # read the input only then
-            specialist = self.resolved.specialist_for(name, input_language(fields) if scoped else None)
+        specialist = self._specialist_for(task if isinstance(task, str) else task.name, fields)
         if specialist is None:
             return self.backend
         if specialist.ref not in self._specialists:
             self._specialists[specialist.ref] = self._specialist_loader(specialist)  # type: ignore[misc]
         return self._specialists[specialist.ref]
 
+    def restated_fields(self, task: str | Task, fields: Optional[Mapping[str, Any]] = None) -> tuple[str, ...]:
+        """The fields ``task``'s prompt writes again after the inputs: the layout the adapter that
+        answers it was trained with (its ``layout.json``, ``runtime/layout.py``); none for the
+        catalog's default layout."""
+        t = catalog.get_task(task) if isinstance(task, str) else task
+        specialist = self._specialist_for(t.name, fields)
+        adapter = specialist.adapter if specialist else (self.resolved.adapter if self.resolved else None)
+        if adapter not in self._layouts:
+            self._layouts[adapter] = read_restate(adapter)
+        return catalog.restate_layout(t, self._layouts[adapter])
+
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
         """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        return self.backend_for(t, fields).chat_prompt(catalog.build_messages(t, fields, self.command))
+        messages = catalog.build_messages(t, fields, self.command, restate=self.restated_fields(t, fields))
+        return self.backend_for(t, fields).chat_prompt(messages)
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
         return task.kind.max_tokens(task, fields)

@@ -8,6 +8,8 @@ The shipped folder is a small run folder that both halves of the project read:
   merge into the base for GGUF and ONNX export;
 - ``run.json``, ``config.yaml``, ``report.json``, ``log.jsonl``, ``loss.png``: what it was trained on
   and how, for the model card;
+- ``layout.json``: the prompt layout the run's corpus was built with, when not the default
+  (``runtime/layout.py``), so the runtime asks the adapter as it was trained;
 - ``README.md`` (the model card) and ``heldout.json`` (its held-out summary, ``ecomlm models``): kept
   from the folder being replaced, to be updated by hand with the new run's figures.
 
@@ -15,12 +17,14 @@ The folder is assembled in a temp folder and renamed into place.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 from ecomlm.runtime.atomic_io import atomic_dir
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.layout import write_layout
 from ecomlm.runtime.model_ref import DEFAULT_ADAPTER
 
 RUN_FILES = ("run.json", "config.yaml", "report.json", "log.jsonl", "loss.png")
@@ -43,6 +47,12 @@ def _half_precision_adapter(src: Path, dest: Path) -> None:
             shutil.copy2(item, dest / item.name)
 
 
+def _run_restate(run: Path) -> dict:
+    """The prompt layout ``run`` was trained with (``run.json``'s ``restate``; none before layouts)."""
+    info = run / "run.json"
+    return (json.loads(info.read_text()).get("restate") or {}) if info.is_file() else {}
+
+
 def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEFAULT_ADAPTER.parent) -> Path:
     """Write ``run_dir``'s finished adapter as a shipped adapter folder at ``dest``; return ``dest``."""
     from ecomlm.source.merge import adapter_to_gguf
@@ -63,6 +73,7 @@ def ship_run(run_dir: str | os.PathLike[str], dest: str | os.PathLike[str] = DEF
             from .report import plot_loss
             plot_loss(run / "log.jsonl", tmp / "loss.png")
         adapter_to_gguf(run, tmp / "adapter.gguf", outtype="f16")
+        write_layout(tmp, _run_restate(run))
     return target
 
 

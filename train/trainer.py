@@ -26,6 +26,7 @@ from typing import Any, Optional, Tuple
 
 from ecomlm.runtime.atomic_io import atomic_dir, atomic_write
 from ecomlm.runtime.errors import InvalidInputError
+from ecomlm.runtime.layout import corpus_restate
 
 from .config import TrainConfig, config_from_dict, config_to_dict, load_config
 from .isolation import check_packing_isolation
@@ -228,7 +229,8 @@ def start_run(session: Session, *, base: str, data: Any, val: Any, resume: bool)
                 "steps_per_epoch": len(session.first_plan), "total_steps": session.total_steps,
                 "world_size": session.world, "precision": session.precision, "attn_implementation": session.attn,
                 "trainable_params": sum(p.numel() for p in session.trainable),
-                "device": torch.cuda.get_device_name() if session.cuda else "cpu"}
+                "device": torch.cuda.get_device_name() if session.cuda else "cpu",
+                "restate": corpus_restate(data)}  # the corpus's prompt layout, shipped as layout.json
         with atomic_write(run_dir / "run.json") as f:
             json.dump(info, f, indent=2)
         if session.log_path.exists():

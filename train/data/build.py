@@ -21,9 +21,9 @@ import random
 import sys
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ecomlm.runtime import catalog
 from ecomlm.runtime.atomic_io import atomic_write
@@ -59,6 +59,10 @@ class BuildConfig:
     #: opinion questions over a review), each an instance: the same context with other questions and
     #: other answers, so the answer depends on the question (1: one question a context)
     questions_per_context: int = 1
+    #: the prompt layout: task name -> item fields its user turn restates after the inputs
+    #: (``catalog.render_user``), e.g. {"qa": ("question",)}; an adapter trained on such a corpus is
+    #: asked in the same layout (its ``layout.json``, written by ``ecomlm ship``)
+    restate: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.source, self.out = Path(self.source), Path(self.out)
@@ -67,6 +71,8 @@ class BuildConfig:
             raise InvalidInputError(f"--cap must be at least 1, got {self.cap}")
         if self.questions_per_context < 1:
             raise InvalidInputError(f"--questions-per-context must be at least 1, got {self.questions_per_context}")
+        for name in self.restate:
+            catalog.restate_layout(catalog.get_task(name), self.restate)
         if not 0 <= self.val_fraction < 1:
             raise InvalidInputError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -154,12 +160,21 @@ def dedup_key(task: catalog.Task, fields: dict[str, Any], gold: Any) -> str:
     return task.name + "\x00" + norm(json.dumps(item, ensure_ascii=False, sort_keys=True))
 
 
-def render(c: Candidate, task: catalog.Task, rng: random.Random) -> dict[str, Any]:
+def render(c: Candidate, task: catalog.Task, rng: random.Random,
+           restate: Sequence[str] = ()) -> tuple[dict[str, Any], str]:
+    """The instance (its chat messages, the user turn restating the ``restate`` fields after the
+    inputs) and the key that places it in its split: the instance as laid out without restated
+    fields, so a layout moves no instance and changes nothing else (one draw of ``rng`` either way)."""
     fields = catalog.normalize_fields(task, c.draft.fields)
-    messages = catalog.build_messages(task, fields, command_index=rng.randrange(len(task.commands)),
-                                      answer=catalog.format_answer(task, c.draft.gold))
-    return {"task": task.name, "dataset": c.record.dataset, "lang": c.record.lang, "atomic": c.atomic,
-            "messages": messages}
+    command_index = rng.randrange(len(task.commands))
+    answer = catalog.format_answer(task, c.draft.gold)
+    inst = {"task": task.name, "dataset": c.record.dataset, "lang": c.record.lang, "atomic": c.atomic,
+            "messages": catalog.build_messages(task, fields, command_index=command_index, answer=answer)}
+    key = json.dumps(inst, ensure_ascii=False)
+    if restate:
+        inst["messages"] = catalog.build_messages(task, fields, command_index=command_index, answer=answer,
+                                                  restate=restate)
+    return inst, key
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
@@ -217,10 +232,11 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
     # 2. per (task, dataset): balance, render, dedup, guard, cap
     seen: set[str] = set()
     dropped = {"heldout": 0, "duplicate": 0, "invalid": 0}
-    selected: list[tuple[dict, Record]] = []
+    selected: list[tuple[dict, str, Record]] = []
     pairs = sorted(by_pair)
     for task_name, dataset in _progress(pairs, len(pairs), "select", config.progress):
         task = catalog.get_task(task_name)
+        restate = catalog.restate_layout(task, config.restate)
         rng = _rng(config.seed, task_name, dataset)
         taken = 0
         together = task_name == "qa" and config.questions_per_context > 1
@@ -228,7 +244,7 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
             if taken >= config.cap:
                 break
             try:
-                inst = render(c, task, rng)
+                inst, order_key = render(c, task, rng, restate)
             except InvalidInputError:
                 dropped["invalid"] += 1
                 continue
@@ -240,16 +256,18 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
                 dropped["heldout"] += 1
                 continue
             seen.add(key)
-            selected.append((inst, c.record))
+            selected.append((inst, order_key, c.record))
             taken += 1
         del by_pair[(task_name, dataset)]
 
     # 3. split by source record group, write
-    train, val = [], []
-    for inst, rec in selected:
-        (val if _fraction(config.seed, rec.group) < config.val_fraction else train).append(inst)
-    order = lambda rows: sorted(rows, key=lambda r: _fraction(config.seed, json.dumps(r, ensure_ascii=False)))
-    train, val = order(train), order(val)
+    train_keyed: list[tuple[dict, str]] = []
+    val_keyed: list[tuple[dict, str]] = []
+    for inst, order_key, rec in selected:
+        split = val_keyed if _fraction(config.seed, rec.group) < config.val_fraction else train_keyed
+        split.append((inst, order_key))
+    order = lambda rows: [inst for inst, key in sorted(rows, key=lambda r: _fraction(config.seed, r[1]))]
+    train, val = order(train_keyed), order(val_keyed)
     _write_jsonl(config.out / "train.jsonl", train)
     _write_jsonl(config.out / "val.jsonl", val)
     length = lambda rows: [approx_tokens(" ".join(m["content"] for m in r["messages"])) for r in rows]

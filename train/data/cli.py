@@ -27,8 +27,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="experiment: ask up to N short-answer questions of one context (attribute "
                         "questions over an offer, opinion questions over a review), each its own instance "
                         "(a QA specialist trained on N=3 was not better: train/TRAINING.md; default 1)")
+    b.add_argument("--restate", action="append", default=[], metavar="TASK=FIELD[,FIELD]",
+                   help="prompt layout: TASK's user turn writes FIELD again after its inputs (e.g. "
+                        "qa=question, the question after a long context); an adapter trained on such a "
+                        "corpus is asked the same way once shipped (its layout.json); repeatable")
     b.set_defaults(func=handle_build)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
+
+
+def parse_restate(specs: list[str]) -> dict[str, tuple[str, ...]]:
+    """``["qa=question"]`` -> ``{"qa": ("question",)}``; raises naming the expected form."""
+    from ecomlm.runtime.errors import InvalidInputError
+    layout: dict[str, tuple[str, ...]] = {}
+    for spec in specs:
+        task, sep, names = spec.partition("=")
+        fields = tuple(n.strip() for n in names.split(",") if n.strip())
+        if not sep or not task.strip() or not fields:
+            raise InvalidInputError(f"--restate {spec!r}: expected TASK=FIELD[,FIELD], e.g. qa=question")
+        layout[task.strip()] = layout.get(task.strip(), ()) + fields
+    return layout
 
 
 def handle_build(args: argparse.Namespace) -> int:
@@ -37,7 +54,8 @@ def handle_build(args: argparse.Namespace) -> int:
                                      seed=args.seed, atomic=not args.no_atomic,
                                      val_fraction=args.val_fraction, progress=not args.quiet,
                                      long_entities=args.long_entities,
-                                     questions_per_context=args.questions_per_context))
+                                     questions_per_context=args.questions_per_context,
+                                     restate=parse_restate(args.restate)))
     tr = stats["train"]
     print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
           f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "
