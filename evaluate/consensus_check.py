@@ -13,7 +13,8 @@ others, scored by Rouge-L with the mean answer length; span lists keep the spans
 ``k`` of the ``n`` answers hold, for every ``k`` from 1 to ``n`` (the task's own ``k`` marked), scored
 by micro-F1 over (type, text) pairs with the mean spans per answer; typed spans also by the other
 rule, votes counted per text whatever its type, the type the most answers give it
-(``voted_answer(by_text=)``). A long source that the run
+(``voted_answer(by_text=)``), and by the spans that maximize each answer's expected F1 under their
+shares (``consensus.voted_for_f1``). A long source that the run
 reads in pieces votes piece by piece; here its pieces' answers are joined and voted whole, which
 differs only where one span recurs in several pieces. ``--save`` writes every instance's written
 answers and target (JSONL); ``--load`` scores such files again without a model, and several of them
@@ -72,11 +73,15 @@ def _span_rows(task: catalog.Task, written: list[tuple[dict, list[str], str]], c
                 preds = [pairs(fields, kind.voted_answer(task, texts[:n], fields, k, by_text=by_text))
                          for fields, texts, _ in written]
                 mark = (" (the task's)" if n > 1 and k == kind.votes_needed(n) and by_text == kind.vote_by_text
-                        else "")
+                        and task.vote == "share" else "")
                 yield (f"{n}, {held} held by >= {k}{mark}", micro_f1(preds, golds),
                        sum(map(len, preds)) / max(1, len(preds)))
         if n == 1:
             continue
+        preds = [pairs(fields, kind.voted_answer(task, texts[:n], fields, 0)) for fields, texts, _ in written]
+        mark = " (the task's)" if task.vote == "expected_f1" else ""
+        yield (f"{n}, spans kept for the best expected F1 per answer{mark}", micro_f1(preds, golds),
+               sum(map(len, preds)) / max(1, len(preds)))
         # measured, not shipped: overlapping spans counted as one (overlap_vote.py)
         answers = [[located(fields, t) for t in texts[:n]] for fields, texts, _ in written]
         for same_type in (True, False) if kind.typed else (True,):

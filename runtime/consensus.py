@@ -79,6 +79,33 @@ def voted(answers: Sequence[Sequence[Item]], min_votes: int) -> list[Item]:
     return [item for item, n in votes.items() if n >= min_votes]
 
 
+def voted_for_f1(answers: Sequence[Sequence[Item]]) -> list[Item]:
+    """The items that maximize the expected F1 of this one answer, in the order first seen.
+
+    Each item's share of the answers holding it is read as its probability p; keeping the k likeliest
+    has expected F1 of about ``2 * (sum of their p) / (k + sum of every p)`` (the plug-in rule for F1:
+    Jansche 2007; Nan et al. 2012), and the best k is kept, items of equal share together. The
+    threshold this sets is about half the F1 the item can reach, so it falls where the answers
+    disagree (an unfamiliar text) and rises where they agree, where ``voted`` keeps one share
+    everywhere. No answers, or none holding an item: nothing is kept."""
+    n = len(answers)
+    votes: dict[Item, int] = {}
+    for items in answers:
+        for item in dict.fromkeys(items):
+            votes[item] = votes.get(item, 0) + 1
+    if not votes:
+        return []
+    expected_gold = sum(votes.values()) / n
+    best, best_f1, kept, mass = n + 1, 0.0, 0, 0.0
+    for v in sorted(set(votes.values()), reverse=True):
+        at_v = sum(1 for c in votes.values() if c == v)
+        kept, mass = kept + at_v, mass + at_v * v / n
+        f1 = 2 * mass / (kept + expected_gold)
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = v, f1
+    return [item for item, c in votes.items() if c >= best]
+
+
 def voted_by_text(answers: Sequence[Sequence[tuple[Item, Item]]], min_votes: int) -> list[tuple[Item, Item]]:
     """Typed items ``(type, text)``: the texts found in at least ``min_votes`` of ``answers`` whatever
     their type, each with the type most of the answers holding it give it (a tie: the type seen

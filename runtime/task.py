@@ -19,6 +19,10 @@ class Retyping:
     span_field: str
 
 
+#: how a span list's vote decides (``Task.vote``)
+VOTE_RULES = ("share", "expected_f1")
+
+
 @dataclass(frozen=True)
 class Task:
     """One e-commerce task.
@@ -65,6 +69,10 @@ class Task:
     # the first (greedy) answer found by a beam search of this many partial answers instead
     # (``EcomModel.run(beams=)``, ``backends/beam.py``); 1: greedy decoding
     beams: int = 1
+    # span lists: how a vote over several answers decides (``OutputKind.agreed``): "share", the spans
+    # that ``vote_share`` of the answers hold (``consensus.voted``); "expected_f1", per call the
+    # spans that maximize the answer's expected F1 under their shares (``consensus.voted_for_f1``)
+    vote: str = "share"
 
     def __post_init__(self) -> None:
         if self.output not in KINDS:
@@ -78,6 +86,8 @@ class Task:
         if self.consensus_of != 1 and not (self.kind.consensus and self.consensus_of > 1):
             raise ValueError(f"task {self.name!r}: consensus_of > 1 needs an output kind with consensus "
                              f"(free text, spans), and never below 1")
+        if self.vote not in VOTE_RULES:
+            raise ValueError(f"task {self.name!r}: vote must be one of {VOTE_RULES}, not {self.vote!r}")
         if self.beams < 1:
             raise ValueError(f"task {self.name!r}: beams must be 1 (greedy) or more, not {self.beams}")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ecomlm.runtime.backends.sampling import GREEDY, EpsilonSampler
-from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units, voted, voted_by_text
+from ecomlm.runtime.consensus import consensus_order, rouge_l_f, units, voted, voted_by_text, voted_for_f1
 
 
 def test_units_are_cjk_characters_and_lower_cased_words():
@@ -113,6 +113,47 @@ def test_voted_keeps_items_enough_answers_hold_in_first_seen_order():
     assert voted(answers, 3) == []
 
 
+def _expected_f1(answers, kept):
+    n, votes = len(answers), {}
+    for items in answers:
+        for item in set(items):
+            votes[item] = votes.get(item, 0) + 1
+    return 2 * sum(votes[i] for i in kept) / n / (len(kept) + sum(votes.values()) / n) if kept else 0.0
+
+
+def test_voted_for_f1_keeps_the_set_of_the_highest_expected_f1_and_adapts_its_threshold():
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # against every threshold, by brute force
+        answers = [[str(x) for x in rng.choice(6, size=rng.integers(0, 4), replace=False)] for _ in range(8)]
+        kept = voted_for_f1(answers)
+        union = voted(answers, 1)
+        best = max(_expected_f1(answers, voted(answers, k)) for k in range(1, 9))
+        assert _expected_f1(answers, kept) == pytest.approx(best)
+        assert kept == [i for i in union if i in kept]  # in the order first seen
+    # answers that agree: a span 3 of 8 hold is left out (the fixed rule keeps it) ...
+    agree = [["a", "b"], ["a"], ["a", "c"], ["a", "b"], ["a"], ["a", "d"], ["a"], ["a", "b"]]
+    assert voted(agree, 3) == ["a", "b"] and voted_for_f1(agree) == ["a"]
+    # ... answers that disagree: one 2 of 8 hold is kept (the fixed rule drops it)
+    disagree = [["x"], ["y"], ["x", "z"], ["w"], ["y"], ["x"], [], ["q"]]
+    assert voted(disagree, 3) == ["x"] and voted_for_f1(disagree) == ["x", "y"]
+    assert voted_for_f1([]) == [] and voted_for_f1([[], []]) == []
+
+
+def test_a_task_votes_by_expected_f1_when_its_vote_says_so():
+    import dataclasses
+
+    from ecomlm.runtime import catalog
+
+    task = dataclasses.replace(catalog.get_task("ner"), vote="expected_f1")
+    fields = catalog.normalize_fields(task, {"text": "Lenovo ThinkPad X1 with a 14 inch screen",
+                                             "types": ["Brand", "Product", "Attribute"]})
+    texts = ["Brand: Lenovo"] * 3 + ["Product: ThinkPad X1"] * 2 + ["Attribute: 14 inch"] + ["None"] * 2
+    assert task.kind.agreed(catalog.get_task("ner"), texts, fields) == "Brand: Lenovo"  # 3 of 8
+    assert task.kind.agreed(task, texts, fields) == "Brand: Lenovo\nProduct: ThinkPad X1"
+    with pytest.raises(ValueError, match="vote must be one of"):
+        dataclasses.replace(task, vote="majority")
+
+
 def test_voted_by_text_counts_a_span_whatever_its_type_and_gives_it_the_most_given_type():
     answers = [[("Brand", "X1"), ("Attribute", "14 inch")], [("Product", "X1")], [("Product", "X1")],
                [("Component", "X1"), ("Attribute", "14 inch")]]
@@ -211,6 +252,7 @@ def test_consensus_check_keeps_the_consensus_of_the_first_n_written():
         ("1, spans held by >= 1", 66.67, 1.0), ("2, spans held by >= 1 (the task's)", 100.0, 2.0),
         ("2, spans held by >= 2", 66.67, 1.0),
         ("2, texts, most given type held by >= 1", 100.0, 2.0), ("2, texts, most given type held by >= 2", 66.67, 1.0),
+        ("2, spans kept for the best expected F1 per answer", 100.0, 2.0),  # p 1 and 0.5: both kept
         ("2, overlapping spans of its type held by >= 2", 66.67, 1.0),
         ("2, overlapping spans, any type, held by >= 2", 66.67, 1.0)]
     with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):

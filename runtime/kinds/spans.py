@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..consensus import voted, voted_by_text
+from ..consensus import voted, voted_by_text, voted_for_f1
 from ..constraints import NONE_ANSWER, Constraint, CopyLines, FreeLines, PrefixedLines
 from ..results import AnswerResult, SpansResult
 from ..spans import find_span, locate_all
@@ -48,7 +48,10 @@ class _SpanLines(OutputKind):
 
     def agreed(self, task: Any, texts: Sequence[str], fields: Mapping[str, Any], *,
                allow_none: bool = True) -> str:
-        """The spans that enough of the answers hold (``votes_needed``), as one answer."""
+        """The spans that enough of the answers hold (``votes_needed``), as one answer; under
+        ``task.vote == "expected_f1"``, the spans that maximize its expected F1 instead."""
+        if task.vote == "expected_f1":
+            return self.voted_answer(task, texts, fields, 0, allow_none=allow_none)
         return self.voted_answer(task, texts, fields, self.votes_needed(len(texts)), allow_none=allow_none)
 
     def voted_answer(self, task: Any, texts: Sequence[str], fields: Mapping[str, Any], min_votes: int, *,
@@ -56,12 +59,16 @@ class _SpanLines(OutputKind):
         """One answer holding each (type, text) span found in at least ``min_votes`` of ``texts``, in the
         order first seen (``consensus.voted``; ``by_text``, default ``vote_by_text``: each text found in
         that many whatever its type, with its most given type, ``consensus.voted_by_text``); the first
-        text (the greedy answer) where none is and an answer is required."""
+        text (the greedy answer) where none is and an answer is required. ``min_votes`` 0: the spans
+        that maximize the answer's expected F1 (``consensus.voted_for_f1``)."""
         found = [[(s.type, s.text) for s in self.parse(task, t, fields, allow_none=allow_none).spans]
                  for t in texts]
         if by_text is None:
             by_text = self.vote_by_text
-        kept = voted_by_text(found, min_votes) if by_text and self.typed else voted(found, min_votes)
+        if min_votes == 0:
+            kept = voted_for_f1(found)
+        else:
+            kept = voted_by_text(found, min_votes) if by_text and self.typed else voted(found, min_votes)
         if not kept and not allow_none:
             return texts[0]
         return self.format(task, kept if self.typed else [text for _, text in kept])
