@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_field_options(p)
     add_model_options(p)
     p.add_argument("--messages", action="store_true",
-                   help="print the chat messages as JSON instead (no model needed)")
+                   help="print the chat messages as JSON instead (no model needed), in the catalog's "
+                        "default layout: an adapter shipped with a layout.json is asked with the fields "
+                        "it names written again at the end, which the prompt printed without this shows")
     p.set_defaults(func=cmd_prompt)
 
 
