@@ -186,3 +186,25 @@ def test_cli(tmp_path, capsys):
     assert args.func(args) == 0
     assert "train" in capsys.readouterr().out
     assert (tmp_path / "c" / "train.jsonl").exists()
+
+
+def test_the_gate_split_holds_fresh_records_and_moves_nothing_else(tmp_path):
+    """``--gate N``: instances the cap left out, from records no train or val instance holds; the train
+    and val splits are the same with or without it."""
+    src = write_sources(tmp_path / "datasets")
+    held = write_heldout(tmp_path / "heldout", HELDOUT)
+    plain = build_corpus(BuildConfig(source=src, heldout=held, out=tmp_path / "plain", cap=1, progress=False))
+    stats = build_corpus(BuildConfig(source=src, heldout=held, out=tmp_path / "gated", cap=1, gate=2,
+                                     progress=False))
+    for split in ("train", "val"):
+        assert (tmp_path / "gated" / f"{split}.jsonl").read_bytes() == (tmp_path / "plain" / f"{split}.jsonl").read_bytes()
+    assert not (tmp_path / "plain" / "gate.jsonl").exists() and "gate" not in plain
+    read = lambda name: [json.loads(line) for line in (tmp_path / "gated" / name).read_text().splitlines()]  # noqa: E731
+    gate, used = read("gate.jsonl"), read("train.jsonl") + read("val.jsonl")
+    assert gate and stats["gate"]["n_instances"] == len(gate)
+    assert max(Counter((r["task"], r["dataset"]) for r in gate).values()) <= 2
+    # no gate item's input is a train or val input: its record is in neither split
+    inputs = lambda rows: {r["messages"][1]["content"].split("\n")[-1] for r in rows}  # noqa: E731
+    assert not inputs(gate) & inputs(used)
+    with pytest.raises(InvalidInputError, match="--gate"):
+        BuildConfig(source=src, out=tmp_path / "bad", gate=-1)

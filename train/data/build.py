@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 from ecomlm.runtime import catalog
 from ecomlm.runtime.atomic_io import atomic_write
 from ecomlm.runtime.errors import InvalidInputError
-from ecomlm.runtime.fields import OPTION_FIELDS
+from ecomlm.runtime.fields import ITEM_FIELDS, OPTION_FIELDS
 
 from . import atomic, downstream
 from .guard import Guard
@@ -39,6 +39,7 @@ from .stats import TOKEN_METHOD, approx_tokens, markdown, summarize
 
 NONE_SHARE = 0.15          # most "None" answers per (task, dataset) pair, as a share of the cap
 RECORDS_PER_CAP = 20       # a dataset with more than cap * this records is subsampled first
+GATE_POOL = 20             # candidates per gate instance kept of what a pair's cap left out
 
 
 @dataclass
@@ -63,6 +64,10 @@ class BuildConfig:
     #: (``catalog.render_user``), e.g. {"qa": ("question",)}; an adapter trained on such a corpus is
     #: asked in the same layout (its ``layout.json``, written by ``ecomlm ship``)
     restate: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: also write ``gate.jsonl``: up to this many instances per (task, dataset) pair that the cap left
+    #: out, from records no train or val instance holds (``gate_instances``); 0: none, and the train
+    #: and val splits are the same either way
+    gate: int = 0
 
     def __post_init__(self) -> None:
         self.source, self.out = Path(self.source), Path(self.out)
@@ -73,6 +78,8 @@ class BuildConfig:
             raise InvalidInputError(f"--questions-per-context must be at least 1, got {self.questions_per_context}")
         for name in self.restate:
             catalog.restate_layout(catalog.get_task(name), self.restate)
+        if self.gate < 0:
+            raise InvalidInputError(f"--gate must be 0 (none) or more, got {self.gate}")
         if not 0 <= self.val_fraction < 1:
             raise InvalidInputError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
 
@@ -177,6 +184,44 @@ def render(c: Candidate, task: catalog.Task, rng: random.Random,
     return inst, key
 
 
+def item_texts(fields: Mapping[str, Any]) -> set[str]:
+    """The item inputs of a draft (a text, a context, a product...; not its options), normalized."""
+    return {norm(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True))
+            for k, v in fields.items() if k in ITEM_FIELDS}
+
+
+def gate_instances(spare: list[tuple[catalog.Task, str, list[Candidate]]], used_groups: set[str],
+                   used_texts: set[str], seen: set[str], guard: Guard,
+                   config: BuildConfig) -> list[tuple[dict, str]]:
+    """Fresh items for deciding what ships (``--gate N``): per (task, dataset) pair, up to
+    ``config.gate`` of the candidates its cap left out, in their order, from records whose group no
+    train or val instance holds and with no input that one of them has (a product drawn from another
+    record as a negative counts), so no model trained on the corpus has seen the inputs and no check
+    of the val split has looked at them; deduplicated and guarded like the splits. Their own draws
+    pick the command phrasings, so the splits do not move. (instance, order key) pairs."""
+    out: list[tuple[dict, str]] = []
+    for task, dataset, cands in spare:
+        rng = _rng(config.seed, "gate", task.name, dataset)
+        restate = catalog.restate_layout(task, config.restate)
+        taken = 0
+        for c in cands:
+            if taken >= config.gate:
+                break
+            if c.record.group in used_groups or item_texts(c.draft.fields) & used_texts:
+                continue
+            try:
+                inst, order_key = render(c, task, rng, restate)
+            except InvalidInputError:
+                continue
+            key = dedup_key(task, c.draft.fields, c.draft.gold)
+            if key in seen or (guard.hashes and any(guard.overlaps(m["content"]) for m in inst["messages"])):
+                continue
+            seen.add(key)
+            out.append((inst, order_key))
+            taken += 1
+    return out
+
+
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """Write atomically (``atomic_write``: a temporary file in the same folder, then rename)."""
     with atomic_write(path) as fh:
@@ -201,7 +246,8 @@ def dataset_records(config: BuildConfig, name: str, log: ReadLog) -> list[Record
 
 
 def build_corpus(config: BuildConfig) -> dict[str, Any]:
-    """Build ``train.jsonl``, ``val.jsonl``, ``stats.json`` and ``stats.md`` under ``config.out``;
+    """Build ``train.jsonl``, ``val.jsonl`` (and ``gate.jsonl`` with ``config.gate``), ``stats.json``
+    and ``stats.md`` under ``config.out``;
     return the stats."""
     t0 = time.time()
     if not config.source.is_dir():
@@ -233,6 +279,8 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
     seen: set[str] = set()
     dropped = {"heldout": 0, "duplicate": 0, "invalid": 0}
     selected: list[tuple[dict, str, Record]] = []
+    spare: list[tuple[catalog.Task, str, list[Candidate]]] = []
+    used_texts: set[str] = set()  # with --gate: every input text of the splits
     pairs = sorted(by_pair)
     for task_name, dataset in _progress(pairs, len(pairs), "select", config.progress):
         task = catalog.get_task(task_name)
@@ -240,9 +288,12 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
         rng = _rng(config.seed, task_name, dataset)
         taken = 0
         together = task_name == "qa" and config.questions_per_context > 1
-        for c in ordered(by_pair[(task_name, dataset)], task, config.cap, rng, siblings_together=together):
+        queue = ordered(by_pair[(task_name, dataset)], task, config.cap, rng, siblings_together=together)
+        consumed = 0
+        for c in queue:
             if taken >= config.cap:
                 break
+            consumed += 1
             try:
                 inst, order_key = render(c, task, rng, restate)
             except InvalidInputError:
@@ -257,7 +308,11 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
                 continue
             seen.add(key)
             selected.append((inst, order_key, c.record))
+            if config.gate:
+                used_texts |= item_texts(c.draft.fields)
             taken += 1
+        if config.gate and consumed < len(queue):  # what the cap left out, a bounded pool of it
+            spare.append((task, dataset, queue[consumed:consumed + GATE_POOL * config.gate]))
         del by_pair[(task_name, dataset)]
 
     # 3. split by source record group, write
@@ -270,11 +325,17 @@ def build_corpus(config: BuildConfig) -> dict[str, Any]:
     train, val = order(train_keyed), order(val_keyed)
     _write_jsonl(config.out / "train.jsonl", train)
     _write_jsonl(config.out / "val.jsonl", val)
+    gate: list[dict] = []
+    if config.gate:
+        gate = order(gate_instances(spare, {rec.group for _, _, rec in selected}, used_texts, seen, guard,
+                                    config))
+        _write_jsonl(config.out / "gate.jsonl", gate)
     length = lambda rows: [approx_tokens(" ".join(m["content"] for m in r["messages"])) for r in rows]
     stats: dict[str, Any] = {
         **summarize(train + val, length(train + val)),
         "train": summarize(train, length(train)),
         "val": summarize(val, length(val)),
+        **({"gate": summarize(gate, length(gate))} if config.gate else {}),
         "heldout_overlap_dropped": dropped["heldout"],
         "duplicates_dropped": dropped["duplicate"],
         "invalid_dropped": dropped["invalid"],

@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="prompt layout: TASK's user turn writes FIELD again after its inputs (e.g. "
                         "qa=question, the question after a long context); an adapter trained on such a "
                         "corpus is asked the same way once shipped (its layout.json); repeatable")
+    b.add_argument("--gate", type=int, default=0, metavar="N",
+                   help="also write gate.jsonl: up to N instances per (task, dataset) pair that the cap "
+                        "left out, from records no train or val instance holds: fresh items for a ship "
+                        "gate that no earlier check has looked at (train and val stay the same; default 0)")
     b.set_defaults(func=handle_build)
     data.set_defaults(func=lambda args: (data.print_help(), 2)[1])
 
@@ -55,7 +59,7 @@ def handle_build(args: argparse.Namespace) -> int:
                                      val_fraction=args.val_fraction, progress=not args.quiet,
                                      long_entities=args.long_entities,
                                      questions_per_context=args.questions_per_context,
-                                     restate=parse_restate(args.restate)))
+                                     restate=parse_restate(args.restate), gate=args.gate))
     tr = stats["train"]
     print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
           f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "
