@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--restate", action="append", default=[], metavar="TASK=FIELD[,FIELD]",
                    help="prompt layout: TASK's user turn writes FIELD again after its inputs (e.g. "
                         "qa=question, the question after a long context); an adapter trained on such a "
-                        "corpus is asked the same way once shipped (its layout.json); repeatable")
+                        "corpus is asked the same way once shipped (its layout.json); repeatable (a QA "
+                        "specialist trained with qa=question was not better: train/TRAINING.md)")
     b.add_argument("--gate", type=int, default=0, metavar="N",
                    help="also write gate.jsonl: up to N instances per (task, dataset) pair that the cap "
                         "left out, from records no train or val instance holds: fresh items for a ship "
@@ -61,7 +62,8 @@ def handle_build(args: argparse.Namespace) -> int:
                                      questions_per_context=args.questions_per_context,
                                      restate=parse_restate(args.restate), gate=args.gate))
     tr = stats["train"]
-    print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val instances, "
+    gate = f" / {stats['gate']['n_instances']:,} gate" if "gate" in stats else ""
+    print(f"wrote {args.out}: {tr['n_instances']:,} train / {stats['val']['n_instances']:,} val{gate} instances, "
           f"{stats['n_tasks']} tasks, {stats['n_datasets']} datasets, "
           f"{stats['heldout_overlap_dropped']:,} dropped by the held-out guard, {stats['build_seconds']} s")
     return 0
