@@ -72,11 +72,16 @@ def consensus_order(texts: Sequence[str]) -> list[int]:
 def voted(answers: Sequence[Sequence[Item]], min_votes: int) -> list[Item]:
     """The items found in at least ``min_votes`` of ``answers`` (an item counts once per answer), in
     the order first seen (the first answer's items first)."""
+    return [item for item, n in _vote_counts(answers).items() if n >= min_votes]
+
+
+def _vote_counts(answers: Sequence[Sequence[Item]]) -> dict[Item, int]:
+    """How many of ``answers`` hold each item (an item counts once per answer), in the order first seen."""
     votes: dict[Item, int] = {}
     for items in answers:
         for item in dict.fromkeys(items):
             votes[item] = votes.get(item, 0) + 1
-    return [item for item, n in votes.items() if n >= min_votes]
+    return votes
 
 
 def voted_for_f1(answers: Sequence[Sequence[Item]]) -> list[Item]:
@@ -89,10 +94,7 @@ def voted_for_f1(answers: Sequence[Sequence[Item]]) -> list[Item]:
     disagree (an unfamiliar text) and rises where they agree, where ``voted`` keeps one share
     everywhere. No answers, or none holding an item: nothing is kept."""
     n = len(answers)
-    votes: dict[Item, int] = {}
-    for items in answers:
-        for item in dict.fromkeys(items):
-            votes[item] = votes.get(item, 0) + 1
+    votes = _vote_counts(answers)
     if not votes:
         return []
     expected_gold = sum(votes.values()) / n

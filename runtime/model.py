@@ -188,7 +188,10 @@ class EcomModel:
         Chinese attribute extractor) answers when ``fields`` are in one of them (``input_language``);
         without ``fields`` the model's own backend is given (the same base: same prompt, same token
         counts)."""
-        specialist = self._specialist_for(task if isinstance(task, str) else task.name, fields)
+        return self._backend_of(self._specialist_for(task if isinstance(task, str) else task.name, fields))
+
+    def _backend_of(self, specialist: Optional[ResolvedModel]) -> Backend:
+        """The loaded backend of ``specialist`` (loaded on first use), or the model's own for ``None``."""
         if specialist is None:
             return self.backend
         if specialist.ref not in self._specialists:
@@ -200,18 +203,22 @@ class EcomModel:
         answers it was trained with (its ``layout.json``, ``runtime/layout.py``); none for the
         catalog's default layout."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        specialist = self._specialist_for(t.name, fields)
+        return self._restated_by(t, self._specialist_for(t.name, fields))
+
+    def _restated_by(self, task: Task, specialist: Optional[ResolvedModel]) -> tuple[str, ...]:
+        """The fields ``task`` restates for ``specialist``'s adapter (``None``: the model's own)."""
         adapter = specialist.adapter if specialist else (self.resolved.adapter if self.resolved else None)
         if adapter not in self._layouts:
             self._layouts[adapter] = read_restate(adapter)
-        return catalog.restate_layout(t, self._layouts[adapter])
+        return catalog.restate_layout(task, self._layouts[adapter])
 
     # -- the generic entry point -----------------------------------------------------------------
     def prompt_for(self, task: str | Task, fields: Mapping[str, Any]) -> str:
         """The exact prompt string the backend sees for ``task`` and (normalised) ``fields``."""
         t = catalog.get_task(task) if isinstance(task, str) else task
-        messages = catalog.build_messages(t, fields, self.command, restate=self.restated_fields(t, fields))
-        return self.backend_for(t, fields).chat_prompt(messages)
+        specialist = self._specialist_for(t.name, fields)  # one lookup: the layout and the backend
+        messages = catalog.build_messages(t, fields, self.command, restate=self._restated_by(t, specialist))
+        return self._backend_of(specialist).chat_prompt(messages)
 
     def _max_tokens(self, task: Task, fields: Mapping[str, Any]) -> int:
         return task.kind.max_tokens(task, fields)
